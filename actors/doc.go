@@ -1,0 +1,23 @@
+// Package actors is Troupe's runtime: one actor per Telegram user, supervised, owning that
+// user's context in memory.
+//
+// A [Runtime] routes every update to the actor of its key (the sender's user id, or the chat
+// id when there is no user; see [KeyOf]). The routing table is split over shard supervisors,
+// so no global lock sits on the hot path and no lookup scans the actors: an update goes to
+// shard hash(key) mod n, which spawns the key's actor on demand and forwards the update to
+// it. Updates of one key are handled in arrival order by that one actor; different keys run
+// concurrently.
+//
+// The application is split in two. [Logic] is a pure function from (committed state,
+// update) to (new state, actions); [Performer] carries the actions out (replies, charts) and
+// reports when they are done. After Logic returns, the new state is committed to a [Store]
+// and only then are the actions performed. If Logic panics, nothing is committed: the shard
+// supervisor asks Logic for an apology for that update, performs it, and restarts the actor,
+// whose new incarnation reloads the last committed state from the Store. Updates queued
+// behind the failing one stay in the mailbox and are handled by the new incarnation, in
+// order.
+//
+// Because Logic must not modify the state it is given, states are values whose large parts
+// are shared, never copied, between versions (persistent structures); a commit then costs
+// O(change), not O(state).
+package actors

@@ -1,0 +1,274 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Logic is the application's conversation: a pure function of the committed state and one
+// update. It must not modify s (see the package comment) and must not perform I/O; it
+// returns the actions for a Performer instead.
+type Logic[S, A any] interface {
+	// Handle returns the state to commit after u and the actions that answer it.
+	Handle(s S, u *gotgbot.Update) (next S, actions []A)
+	// Apology returns the actions that answer u when handling it failed with reason.
+	Apology(u *gotgbot.Update, reason any) []A
+}
+
+// Performer carries out the actions of one update, after its state was committed. It calls
+// done exactly once, when every action is finished (for replies: accepted by the Bot API,
+// or failed for good). Perform must not block for long: it runs on the user's actor.
+type Performer[A any] interface {
+	Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func())
+}
+
+// PerformFunc adapts a function to a Performer.
+type PerformFunc[A any] func(ctx context.Context, u *gotgbot.Update, actions []A, done func())
+
+// Perform calls f.
+func (f PerformFunc[A]) Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func()) {
+	f(ctx, u, actions, done)
+}
+
+// Config tunes a Runtime. The zero value is usable.
+type Config struct {
+	// Shards is the number of shard supervisors the routing table is split over;
+	// 0 means 8 × GOMAXPROCS.
+	Shards int
+	// Logger receives the runtime's events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrClosed is returned by Deliver after Close.
+var ErrClosed = errors.New("actors: runtime closed")
+
+// Runtime hosts one actor per key under shard supervisors. It is safe for concurrent use.
+type Runtime[S, A any] struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	log       *slog.Logger
+	system    *actor.ActorSystem
+	logic     Logic[S, A]
+	performer Performer[A]
+	store     Store[S]
+	userProps *actor.Props
+	shards    []*actor.PID
+	closed    atomic.Bool
+	counters  counters
+}
+
+type counters struct {
+	delivered atomic.Int64
+	handled   atomic.Int64
+	crashes   atomic.Int64
+	spawned   atomic.Int64
+	stopped   atomic.Int64
+}
+
+// Stats is a snapshot of a Runtime's counters.
+type Stats struct {
+	Delivered int64 // updates handed to Deliver
+	Handled   int64 // updates whose new state was committed
+	Crashes   int64 // updates whose handling failed (each got an apology)
+	Spawned   int64 // user actors started since the runtime began
+	Resident  int64 // user actors alive now
+}
+
+// New starts a Runtime that runs logic for every key, commits to store and hands actions to
+// performer. ctx bounds the work the runtime starts (the context handed to Perform).
+func New[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], performer Performer[A], store Store[S]) *Runtime[S, A] {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	n := cfg.Shards
+	if n <= 0 {
+		n = 8 * runtime.GOMAXPROCS(0)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	rt := &Runtime[S, A]{
+		ctx:       rctx,
+		cancel:    cancel,
+		log:       log,
+		logic:     logic,
+		performer: performer,
+		store:     store,
+		system:    actor.NewActorSystem(actor.WithLoggerFactory(quietLogger(log))),
+	}
+	rt.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor[S, A]{rt: rt} })
+	shardProps := actor.PropsFromProducer(func() actor.Actor {
+		return &shard[S, A]{rt: rt, children: make(map[int64]*actor.PID)}
+	})
+	rt.shards = make([]*actor.PID, n)
+	for i := range rt.shards {
+		pid, err := rt.system.Root.SpawnNamed(shardProps, fmt.Sprintf("shard%d", i))
+		if err != nil {
+			// A fresh actor system has no names taken; this cannot happen.
+			panic(fmt.Sprintf("actors: spawn shard %d: %v", i, err))
+		}
+		rt.shards[i] = pid
+	}
+	return rt
+}
+
+// System returns the protoactor system the runtime runs on, e.g. to subscribe to its
+// EventStream (the runtime publishes an *actor.SupervisorEvent for every restart).
+func (rt *Runtime[S, A]) System() *actor.ActorSystem { return rt.system }
+
+// Deliver hands u to the actor of its key. It never blocks on the actor; done is called once
+// u's actions are finished, or once its apology is, if handling u failed. Updates with no
+// key (neither user nor chat) are finished at once.
+func (rt *Runtime[S, A]) Deliver(u *gotgbot.Update, done func()) error {
+	if rt.closed.Load() {
+		return ErrClosed
+	}
+	key, ok := KeyOf(u)
+	if !ok {
+		done()
+		return nil
+	}
+	rt.counters.delivered.Add(1)
+	d := &delivery{update: u, key: key, done: done}
+	rt.system.Root.Send(rt.shards[mix(key)%uint64(len(rt.shards))], d)
+	return nil
+}
+
+// Stats returns the runtime's counters.
+func (rt *Runtime[S, A]) Stats() Stats {
+	spawned := rt.counters.spawned.Load()
+	return Stats{
+		Delivered: rt.counters.delivered.Load(),
+		Handled:   rt.counters.handled.Load(),
+		Crashes:   rt.counters.crashes.Load(),
+		Spawned:   spawned,
+		Resident:  spawned - rt.counters.stopped.Load(),
+	}
+}
+
+// Close stops every actor. Updates still queued in mailboxes are dropped, so the caller
+// stops intake and waits for in-flight updates first. Close waits for the shards to stop
+// until ctx is done.
+func (rt *Runtime[S, A]) Close(ctx context.Context) error {
+	if rt.closed.Swap(true) {
+		return nil
+	}
+	defer rt.cancel()
+	defer rt.system.Shutdown()
+	stopped := make([]*actor.Future, len(rt.shards))
+	for i, pid := range rt.shards {
+		stopped[i] = rt.system.Root.StopFuture(pid)
+	}
+	for i, f := range stopped {
+		if err := f.Wait(); err != nil {
+			return fmt.Errorf("stop %s: %w", rt.shards[i].Id, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("close runtime: %w", err)
+		}
+	}
+	return nil
+}
+
+// KeyOf returns the routing key of u: the id of the user who sent it or, when it has no
+// user (a channel post, a message sent on behalf of a chat), the id of its chat. ok is false
+// for updates that have neither, such as poll state changes.
+func KeyOf(u *gotgbot.Update) (key int64, ok bool) {
+	if u == nil {
+		return 0, false
+	}
+	switch {
+	case u.Message != nil:
+		return messageKey(u.Message)
+	case u.EditedMessage != nil:
+		return messageKey(u.EditedMessage)
+	case u.CallbackQuery != nil:
+		return u.CallbackQuery.From.Id, true
+	case u.ChannelPost != nil:
+		return messageKey(u.ChannelPost)
+	case u.EditedChannelPost != nil:
+		return messageKey(u.EditedChannelPost)
+	case u.InlineQuery != nil:
+		return u.InlineQuery.From.Id, true
+	case u.ChosenInlineResult != nil:
+		return u.ChosenInlineResult.From.Id, true
+	case u.MyChatMember != nil:
+		return u.MyChatMember.From.Id, true
+	case u.ChatMember != nil:
+		return u.ChatMember.From.Id, true
+	case u.ChatJoinRequest != nil:
+		return u.ChatJoinRequest.From.Id, true
+	}
+	return 0, false
+}
+
+func messageKey(m *gotgbot.Message) (int64, bool) {
+	if m.From != nil {
+		return m.From.Id, true
+	}
+	return m.Chat.Id, true
+}
+
+// delivery is one update on its way to, and through, the actor of its key.
+type delivery struct {
+	update   *gotgbot.Update
+	key      int64
+	done     func()
+	finished atomic.Bool
+}
+
+// finish reports the update done, once: both the normal path and the crash path may try.
+func (d *delivery) finish() {
+	if !d.finished.Swap(true) {
+		d.done()
+	}
+}
+
+// Crash is the reason a user actor fails with: which update, for which key, and why.
+type Crash struct {
+	Key      int64
+	UpdateID int64
+	Reason   any // the panic value, or the error that stopped the update
+	Stack    []byte
+}
+
+func (c *Crash) Error() string {
+	return fmt.Sprintf("handle update %d of key %d: %v", c.UpdateID, c.Key, c.Reason)
+}
+
+// Unwrap returns the reason when it is an error.
+func (c *Crash) Unwrap() error {
+	err, _ := c.Reason.(error)
+	return err
+}
+
+// quietLogger keeps protoactor's own chatter (an Info line per recovered panic, per actor
+// system start) out of the log: the runtime logs failures itself, once, with their update.
+func quietLogger(log *slog.Logger) func(*actor.ActorSystem) *slog.Logger {
+	return func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(levelFloor{Handler: log.Handler(), min: slog.LevelWarn}).With("lib", "protoactor")
+	}
+}
+
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{Handler: h.Handler.WithGroup(name), min: h.min}
+}

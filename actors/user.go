@@ -1,0 +1,86 @@
+package actors
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// userActor owns one key's state. protoactor builds a fresh one on every restart, so all it
+// knows at start is its name; it reloads the committed state from the store.
+type userActor[S, A any] struct {
+	rt    *Runtime[S, A]
+	key   int64
+	state S
+}
+
+func (a *userActor[S, A]) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *delivery:
+		a.handle(m)
+	case *actor.Started:
+		a.start(c)
+	}
+}
+
+func (a *userActor[S, A]) start(c actor.Context) {
+	key, err := keyFromName(c.Self().Id)
+	if err != nil {
+		panic(err)
+	}
+	a.key = key
+	s, ok, err := a.rt.store.Load(a.rt.ctx, key)
+	if err != nil {
+		panic(&Crash{Key: key, Reason: fmt.Errorf("load context: %w", err)})
+	}
+	if ok {
+		a.state = s
+	}
+}
+
+func (a *userActor[S, A]) handle(d *delivery) {
+	next, actions := a.apply(d)
+	a.state = next
+	a.rt.counters.handled.Add(1)
+	a.rt.performer.Perform(a.rt.ctx, d.update, actions, d.finish)
+}
+
+// apply runs the logic and commits its result. A panic in either becomes a *Crash carrying
+// the stack, which the shard supervisor logs and answers with an apology; a.state is left
+// as it was, so nothing of the failed update is kept.
+func (a *userActor[S, A]) apply(d *delivery) (S, []A) {
+	defer func() {
+		if r := recover(); r != nil {
+			panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: r, Stack: debug.Stack()})
+		}
+	}()
+	next, actions := a.rt.logic.Handle(a.state, d.update)
+	if err := a.rt.store.Commit(a.rt.ctx, a.key, next); err != nil {
+		panic(fmt.Errorf("commit context: %w", err))
+	}
+	return next, actions
+}
+
+// userPrefix names a user actor after its key, so the actor can find its key again after a
+// restart without a per-actor Props and without a reverse map in the shard. protoactor
+// appends a unique suffix, so a new actor for a key never collides with one still stopping.
+func userPrefix(key int64) string {
+	return "u" + strconv.FormatInt(key, 10) + "-"
+}
+
+// keyFromName parses the key back out of an id such as "shard3/u-100123-$42".
+func keyFromName(id string) (int64, error) {
+	name := id[strings.LastIndexByte(id, '/')+1:]
+	end := strings.LastIndexByte(name, '-')
+	if !strings.HasPrefix(name, "u") || end < 1 {
+		return 0, fmt.Errorf("actor id %q: not a user actor name", id)
+	}
+	key, err := strconv.ParseInt(name[1:end], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("actor id %q: %w", id, err)
+	}
+	return key, nil
+}

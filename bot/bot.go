@@ -1,0 +1,187 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot/botapi"
+	"github.com/troupebot/troupe/bot/intake"
+	"github.com/troupebot/troupe/bot/notebook"
+	"github.com/troupebot/troupe/bot/outbound"
+)
+
+// Config is what the shipped bot needs to run; cmd/bot fills it from flags and the
+// environment.
+type Config struct {
+	Token  string
+	APIURL string // Bot API base URL; empty means https://api.telegram.org
+	Admins []int64
+	Chaos  bool
+	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
+	Workers int
+	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
+	PollTimeout time.Duration
+	// DrainTimeout bounds the graceful stop: finishing in-flight updates and their
+	// replies. 0 means 25s, under the 30s Render and Kubernetes give by default.
+	DrainTimeout time.Duration
+	Version      string
+	Logger       *slog.Logger
+}
+
+// Bot is the shipped bot: long-polling intake, the actor runtime running the notebook
+// conversation, and the outbound sender.
+type Bot struct {
+	cfg     Config
+	log     *slog.Logger
+	api     *gotgbot.Bot
+	logic   *notebook.Notebook
+	store   *actors.MemoryStore[notebook.Context]
+	runtime *actors.Runtime[notebook.Context, notebook.Action]
+	sender  *outbound.Sender
+	poller  *intake.Poller
+	started time.Time
+	ready   atomic.Bool
+
+	transport *http.Transport
+}
+
+// New builds a Bot; it contacts nothing until Run.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("bot: token is empty")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 25 * time.Second
+	}
+	transport := botapi.NewTransport(cfg.Workers + 2)
+	hc := &http.Client{Transport: transport}
+	api, err := gotgbot.NewBot(cfg.Token, &gotgbot.BotOpts{
+		BotClient:         botapi.New(cfg.APIURL, hc),
+		DisableTokenCheck: true, // Run checks it, with retries
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bot: create API client: %w", err)
+	}
+	admins := make(map[int64]bool, len(cfg.Admins))
+	for _, id := range cfg.Admins {
+		admins[id] = true
+	}
+	return &Bot{
+		cfg:       cfg,
+		transport: transport,
+		log:       cfg.Logger,
+		api:       api,
+		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos},
+		store:     actors.NewMemoryStore[notebook.Context](),
+	}, nil
+}
+
+// Ready reports whether the bot is taking updates.
+func (b *Bot) Ready() bool { return b.ready.Load() }
+
+// Run serves until ctx is done, then stops gracefully: it stops fetching, waits (up to
+// DrainTimeout) for the updates in flight and their replies, confirms them to Telegram and
+// returns. It returns an error only when the bot cannot run at all (the token is refused).
+func (b *Bot) Run(ctx context.Context) error {
+	me, err := b.getMe(ctx)
+	if err != nil {
+		return err
+	}
+	b.logic.Username = me.Username
+	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id), slog.String("version", b.cfg.Version))
+	if _, err := b.api.DeleteWebhookWithContext(ctx, nil); err != nil {
+		// A webhook left set makes getUpdates fail; the poller will report that.
+		b.log.Warn("deleteWebhook failed", slog.Any("err", err))
+	}
+
+	// The runtime and the sender outlive ctx: replies of in-flight updates still go out
+	// while draining.
+	base := context.WithoutCancel(ctx)
+	b.sender = outbound.New(outbound.Config{Workers: b.cfg.Workers, Logger: b.log})
+	b.runtime = actors.New(base, actors.Config{Logger: b.log}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
+	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
+		Timeout:        b.cfg.PollTimeout,
+		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
+		Logger:         b.log,
+	})
+	b.started = time.Now()
+	b.ready.Store(true)
+	runErr := b.poller.Run(ctx)
+	b.ready.Store(false)
+
+	dctx, cancel := context.WithTimeout(base, b.cfg.DrainTimeout)
+	defer cancel()
+	var errs []error
+	if err := b.poller.Drain(dctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := b.sender.Close(dctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := b.runtime.Close(dctx); err != nil {
+		errs = append(errs, err)
+	}
+	b.transport.CloseIdleConnections()
+	if err := errors.Join(errs...); err != nil {
+		b.log.Warn("stopped with work unfinished", slog.Any("err", err))
+	} else {
+		b.log.Info("bot stopped cleanly")
+	}
+	return runErr
+}
+
+// getMe learns the bot's username, retrying while the Bot API is unreachable: a bot that
+// starts before its network must not exit at once. A refused token is final.
+func (b *Bot) getMe(ctx context.Context) (*gotgbot.User, error) {
+	for attempt := 1; ; attempt++ {
+		me, err := b.api.GetMeWithContext(ctx, nil)
+		if err == nil {
+			return me, nil
+		}
+		var te *gotgbot.TelegramError
+		if errors.As(err, &te) && te.Code == http.StatusUnauthorized {
+			return nil, fmt.Errorf("bot: getMe: %w", intake.ErrUnauthorized)
+		}
+		delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
+		b.log.Warn("getMe failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.Duration("retry_in", delay))
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("bot: getMe: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// Status is the supervisor's report for /status.
+func (b *Bot) Status() string {
+	rs := b.runtime.Stats()
+	ss := b.sender.Stats()
+	ps := b.poller.Stats()
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Troupe %s, up %s\n", b.cfg.Version, time.Since(b.started).Round(time.Second))
+	fmt.Fprintf(&sb, "actors: %d resident, %d spawned\n", rs.Resident, rs.Spawned)
+	fmt.Fprintf(&sb, "updates: %d in, %d handled, %d crashed, %d in flight\n", rs.Delivered, rs.Handled, rs.Crashes, ps.InFlight)
+	fmt.Fprintf(&sb, "replies: %d sent, %d failed\n", ss.Sent, ss.Failed)
+	fmt.Fprintf(&sb, "memory: heap %d MiB, %d goroutines", mem.HeapAlloc>>20, runtime.NumGoroutine())
+	return sb.String()
+}

@@ -1,0 +1,189 @@
+// Package botapi is Troupe's Bot API client: a gotgbot.BotClient that sends requests
+// without files as JSON and keeps the bot token out of every error it returns.
+//
+// gotgbot's own client sends every request as multipart/form-data through a pipe and a
+// goroutine; a JSON body costs a fraction of that, and almost every request a bot makes
+// (messages, edits, callback answers, getUpdates) carries no file. Requests with a file
+// (sendPhoto from memory) still go as multipart, through gotgbot's client.
+package botapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+)
+
+// DefaultTimeout bounds a request that names no timeout of its own.
+const DefaultTimeout = 15 * time.Second
+
+// maxResponse bounds a response body; the largest Bot API answers (100 updates) are far
+// smaller.
+const maxResponse = 16 << 20
+
+// Client implements gotgbot.BotClient.
+type Client struct {
+	http      *http.Client
+	apiURL    string
+	multipart *gotgbot.BaseBotClient
+}
+
+var _ gotgbot.BotClient = (*Client)(nil)
+
+// New returns a Client for the Bot API at apiURL (https://api.telegram.org when empty),
+// sending through hc.
+func New(apiURL string, hc *http.Client) *Client {
+	if apiURL == "" {
+		apiURL = gotgbot.DefaultAPIURL
+	}
+	apiURL = strings.TrimSuffix(apiURL, "/")
+	return &Client{
+		http:   hc,
+		apiURL: apiURL,
+		multipart: &gotgbot.BaseBotClient{
+			Client:             *hc,
+			DefaultRequestOpts: &gotgbot.RequestOpts{APIURL: apiURL, Timeout: DefaultTimeout},
+		},
+	}
+}
+
+// NewTransport returns an HTTP transport that keeps up to conns connections to the Bot API
+// open for reuse: a bot under load sends many requests at once, and the standard
+// transport keeps only two idle connections per host, so the rest would reconnect
+// (a TCP and TLS handshake) every time.
+func NewTransport(conns int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = conns
+	t.MaxIdleConnsPerHost = conns
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// RequestWithContext calls method with params and returns its result.
+func (c *Client) RequestWithContext(ctx context.Context, token, method string, params map[string]any, opts *gotgbot.RequestOpts) (json.RawMessage, error) {
+	if hasFile(params) {
+		res, err := c.multipart.RequestWithContext(ctx, token, method, params, opts)
+		return res, redact(token, err)
+	}
+	if opts != nil {
+		for k, v := range opts.OverrideParams {
+			params[k] = v
+		}
+	}
+	timeout := DefaultTimeout
+	if opts != nil && opts.Timeout != 0 {
+		timeout = opts.Timeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer buffers.Put(buf)
+	if err := json.NewEncoder(buf).Encode(params); err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", method, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.GetAPIURL(opts)+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", method, redact(token, err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, redact(token, err))
+	}
+	defer resp.Body.Close()
+	return decode(method, params, resp)
+}
+
+// decode reads a Bot API response. A body that is not the Bot API's JSON (a proxy's error
+// page, a cut connection) becomes an error carrying the HTTP status, so callers can still
+// tell a 5xx from a 4xx.
+func decode(method string, params map[string]any, resp *http.Response) (json.RawMessage, error) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+	}
+	var r gotgbot.Response
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
+	}
+	if !r.Ok {
+		return nil, &gotgbot.TelegramError{
+			Method:         method,
+			Params:         params,
+			Code:           r.ErrorCode,
+			Description:    r.Description,
+			ResponseParams: r.Parameters,
+		}
+	}
+	return r.Result, nil
+}
+
+// HTTPError is a response that is not a Bot API answer.
+type HTTPError struct {
+	Method string
+	Status int
+	Err    error
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s: HTTP %d: %v", e.Method, e.Status, e.Err)
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+// GetAPIURL returns the Bot API base URL.
+func (c *Client) GetAPIURL(opts *gotgbot.RequestOpts) string {
+	if opts != nil && opts.APIURL != "" {
+		return strings.TrimSuffix(opts.APIURL, "/")
+	}
+	return c.apiURL
+}
+
+// FileURL returns the download URL of a file on the Bot API server.
+func (c *Client) FileURL(token, tgFilePath string, opts *gotgbot.RequestOpts) string {
+	return c.GetAPIURL(opts) + "/file/bot" + token + "/" + tgFilePath
+}
+
+// hasFile reports whether params carry anything gotgbot uploads as a multipart file.
+func hasFile(params map[string]any) bool {
+	for _, v := range params {
+		if _, ok := v.(gotgbot.Attach); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// redact removes the token from err's text. Errors of net/http quote the request URL,
+// which holds the token; an error that reaches a log must not.
+func redact(token string, err error) error {
+	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
+		return err
+	}
+	return &redacted{msg: strings.ReplaceAll(err.Error(), token, "<token>"), err: err}
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+
+// Unwrap keeps errors.Is and errors.As working (a timeout stays a timeout); the wrapped
+// error's own text still holds the token, so never print it.
+func (r *redacted) Unwrap() error { return r.err }

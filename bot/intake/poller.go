@@ -1,0 +1,274 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+)
+
+// Deliverer takes an update into the runtime; done is called once the update is finished.
+type Deliverer interface {
+	Deliver(u *gotgbot.Update, done func()) error
+}
+
+// Poller long-polls getUpdates and confirms an update to Telegram only once it is done
+// (its replies accepted), so a crash or redeploy re-delivers unfinished updates rather than
+// losing them. gotgbot's own Updater confirms updates as soon as they are fetched.
+type Poller struct {
+	api     *gotgbot.Bot
+	deliver Deliverer
+	cfg     PollerConfig
+	win     *window
+
+	fetched, duplicates, undecodable atomic.Int64
+}
+
+// PollerConfig tunes a Poller. The zero value is usable.
+type PollerConfig struct {
+	// Timeout is the long-poll timeout sent to getUpdates; 0 means 30s.
+	Timeout time.Duration
+	// Limit is the batch size asked of getUpdates, 1..100; 0 means 100. It also bounds the
+	// updates in flight: Telegram re-sends everything from the oldest unfinished update.
+	Limit int
+	// AllowedUpdates restricts the update types Telegram sends; nil means Telegram's
+	// default.
+	AllowedUpdates []string
+	// Logger receives polling errors; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// idlePoll is how often a poller with updates in flight but no room-making progress looks
+// for new updates anyway; the answer includes the in-flight ones again, so not too often.
+const idlePoll = 100 * time.Millisecond
+
+// NewPoller returns a Poller fetching from api into d.
+func NewPoller(api *gotgbot.Bot, d Deliverer, cfg PollerConfig) *Poller {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.Limit <= 0 || cfg.Limit > 100 {
+		cfg.Limit = 100
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Poller{api: api, deliver: d, cfg: cfg, win: newWindow()}
+}
+
+// ErrUnauthorized means Telegram refused the token; polling again will not help.
+var ErrUnauthorized = errors.New("intake: bot token refused (401 Unauthorized)")
+
+// Run polls until ctx is done. It returns nil then, or ErrUnauthorized. Updates fetched
+// before ctx ended may still be in flight; Drain waits for them and confirms them.
+func (p *Poller) Run(ctx context.Context) error {
+	lastNew := 0
+	var lastPoll time.Time
+	failures := 0
+	for ctx.Err() == nil {
+		if !p.waitForRoom(ctx, lastNew, lastPoll) {
+			break
+		}
+		offset, _, inflight := p.win.state()
+		timeout := p.cfg.Timeout
+		if inflight > 0 {
+			// Telegram answers at once anyway: the in-flight updates are above the offset.
+			timeout = 0
+		}
+		lastPoll = time.Now()
+		n, err := p.poll(ctx, offset, timeout)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, ErrUnauthorized) {
+				return err
+			}
+			failures++
+			delay := backoff(failures)
+			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.Duration("retry_in", delay))
+			if !sleep(ctx, delay) {
+				break
+			}
+			continue
+		}
+		failures = 0
+		lastNew = n
+	}
+	return nil
+}
+
+// waitForRoom waits until another poll is worth making: at once when nothing is in flight
+// (a long poll then also confirms everything), else once half the batch is free for new
+// updates and either the last poll found new ones or idlePoll has passed.
+func (p *Poller) waitForRoom(ctx context.Context, lastNew int, lastPoll time.Time) bool {
+	for {
+		_, known, inflight := p.win.state()
+		room := p.cfg.Limit - known
+		if inflight == 0 {
+			return true
+		}
+		wait := idlePoll - time.Since(lastPoll)
+		if room*2 >= p.cfg.Limit && (lastNew > 0 || wait <= 0) {
+			return true
+		}
+		if wait <= 0 {
+			wait = idlePoll
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-p.win.changed:
+			lastNew = 0 // a change alone is no sign of new updates
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// poll fetches one batch and delivers the updates not seen before. It returns how many
+// were new.
+func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) (int, error) {
+	opts := &gotgbot.GetUpdatesOpts{
+		Offset:         offset,
+		Limit:          int64(p.cfg.Limit),
+		Timeout:        int64(timeout / time.Second),
+		AllowedUpdates: p.cfg.AllowedUpdates,
+		// The HTTP request must outlive the long poll it asks for.
+		RequestOpts: &gotgbot.RequestOpts{Timeout: timeout + 15*time.Second},
+	}
+	raw, err := p.getUpdates(ctx, opts)
+	if err != nil {
+		return 0, err
+	}
+	p.fetched.Add(int64(len(raw)))
+	fresh := 0
+	for _, r := range raw {
+		var u gotgbot.Update
+		if err := json.Unmarshal(r, &u); err != nil {
+			p.undecodable.Add(1)
+			id, ok := updateID(r)
+			p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", id), slog.Any("err", err))
+			if ok && p.win.add(id) {
+				p.win.done(id)
+			}
+			continue
+		}
+		if !p.win.add(u.UpdateId) {
+			p.duplicates.Add(1)
+			continue
+		}
+		fresh++
+		id := u.UpdateId
+		if err := p.deliver.Deliver(&u, func() { p.win.done(id) }); err != nil {
+			// The runtime is closing: leave the update unconfirmed for the next process.
+			p.cfg.Logger.Warn("update not delivered", slog.Int64("update", id), slog.Any("err", err))
+		}
+	}
+	return fresh, nil
+}
+
+// getUpdates calls getUpdates and splits the result without decoding the updates: one
+// update this version of gotgbot cannot decode must not make the whole batch (and every
+// later poll) fail.
+func (p *Poller) getUpdates(ctx context.Context, opts *gotgbot.GetUpdatesOpts) ([]json.RawMessage, error) {
+	params := map[string]any{"offset": opts.Offset, "limit": opts.Limit, "timeout": opts.Timeout}
+	if opts.AllowedUpdates != nil {
+		params["allowed_updates"] = opts.AllowedUpdates
+	}
+	res, err := p.api.RequestWithContext(ctx, "getUpdates", params, opts.RequestOpts)
+	if err != nil {
+		var te *gotgbot.TelegramError
+		if errors.As(err, &te) && te.Code == http.StatusUnauthorized {
+			return nil, ErrUnauthorized
+		}
+		return nil, fmt.Errorf("getUpdates at offset %d: %w", opts.Offset, err)
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(res, &raw); err != nil {
+		return nil, fmt.Errorf("getUpdates at offset %d: result is not a list: %w", opts.Offset, err)
+	}
+	return raw, nil
+}
+
+func updateID(raw json.RawMessage) (int64, bool) {
+	var v struct {
+		UpdateID *int64 `json:"update_id"`
+	}
+	if json.Unmarshal(raw, &v) != nil || v.UpdateID == nil {
+		return 0, false
+	}
+	return *v.UpdateID, true
+}
+
+// Drain waits, until ctx is done, for every delivered update to finish, then confirms the
+// finished ones to Telegram with a last getUpdates. Updates unfinished when ctx ends stay
+// unconfirmed, so the next process gets them again.
+func (p *Poller) Drain(ctx context.Context) error {
+wait:
+	for {
+		if _, _, inflight := p.win.state(); inflight == 0 {
+			break
+		}
+		select {
+		case <-p.win.changed:
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	offset, _, inflight := p.win.state()
+	// limit 1 and timeout 0: the call is only for its offset. The update it returns, if
+	// any, is not confirmed by it.
+	params := map[string]any{"offset": offset, "limit": 1, "timeout": 0}
+	confirmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := p.api.RequestWithContext(confirmCtx, "getUpdates", params, nil); err != nil {
+		return fmt.Errorf("confirm offset %d: %w", offset, err)
+	}
+	if inflight > 0 {
+		return fmt.Errorf("intake: %d updates unfinished at shutdown, left for the next run: %w", inflight, ctx.Err())
+	}
+	return nil
+}
+
+// Stats is a snapshot of a Poller's counters.
+type Stats struct {
+	Fetched     int64 // updates received, re-sent ones included
+	Duplicates  int64 // re-sent updates recognised and skipped
+	Undecodable int64 // updates skipped because they could not be decoded
+	InFlight    int   // delivered and not finished
+	Offset      int64 // the offset the next getUpdates confirms up to
+}
+
+// Stats returns the Poller's counters.
+func (p *Poller) Stats() Stats {
+	offset, _, inflight := p.win.state()
+	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), InFlight: inflight, Offset: offset}
+}
+
+// backoff is capped exponential backoff with full jitter: 1s, 2s, 4s … up to 30s.
+func backoff(failures int) time.Duration {
+	d := time.Second << min(failures-1, 5)
+	d = min(d, 30*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,14 @@
+// Package notebook is the conversation of the bot Troupe ships: a small personal notebook
+// of numbers.
+//
+// A user sends numbers, optionally labelled ("42", "12.5 coffee"); the notebook records them
+// in the user's series and answers with statistics and, later, charts. Any other text is
+// answered by the echo contract of the load-test harness: the reply names the message and
+// starts with "#n ", n counting the user's plain text messages.
+//
+// [Notebook.Handle] is a pure function of the user's [Context] and one update: it returns
+// the next Context and the [Action]s that answer the update, and performs no I/O, so every
+// command is tested here without actors or HTTP. A Context is an immutable value: its series
+// is a persistent list whose versions share structure, so keeping the previous Context
+// costs nothing and committing the next one is O(1).
+package notebook

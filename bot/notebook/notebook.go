@@ -1,0 +1,311 @@
+package notebook
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+)
+
+// Limits bound what one user can store and send. Hitting one gets a clear reply.
+type Limits struct {
+	// MaxValues is the length of a series; recording more drops the oldest value (and
+	// says so), so a series always holds the newest MaxValues.
+	MaxValues int
+	// MaxLabel is the longest label, in characters; a longer one is refused.
+	MaxLabel int
+	// MaxText is the longest message read, in UTF-16 code units as Telegram counts them.
+	MaxText int
+}
+
+// DefaultLimits are Telegram's text limit and a series a chart can still show in full.
+var DefaultLimits = Limits{MaxValues: 10_000, MaxLabel: 64, MaxText: 4096}
+
+// Notebook is the conversation. Its fields are configuration; Handle never changes them,
+// so one Notebook serves every user concurrently.
+type Notebook struct {
+	// Username is the bot's username, to tell "/stats@thisbot" from "/stats@otherbot".
+	Username string
+	// Admins may use /status; to everyone else it does not exist.
+	Admins map[int64]bool
+	// Charts enables /chart.
+	Charts bool
+	// Chaos makes the text "panic" panic inside Handle, to exercise supervision.
+	Chaos bool
+	// Limits bound series, labels and messages; zero fields take DefaultLimits.
+	Limits Limits
+}
+
+// ChaosPanic is the value Handle panics with when chaos is on and a user sends "panic".
+const ChaosPanic = "chaos: the user asked this actor to panic"
+
+const echoQuote = 64 // runes of a plain text message quoted back
+
+// Handle answers one update. It returns the Context to commit and the actions to perform;
+// it never changes c.
+func (nb *Notebook) Handle(c Context, u *gotgbot.Update) (Context, []Action) {
+	switch {
+	case u.Message != nil:
+		return nb.message(c, u.Message, u.UpdateId)
+	case u.CallbackQuery != nil:
+		return nb.callback(c, u.CallbackQuery)
+	}
+	// Edits, channel posts and the rest: the notebook records what users send, not what
+	// they change afterwards, and has nothing to say about them.
+	return c, nil
+}
+
+// Apology answers an update whose handling failed: nothing of it was recorded.
+func (nb *Notebook) Apology(u *gotgbot.Update, _ any) []Action {
+	if u.CallbackQuery != nil {
+		return []Action{{Kind: AnswerCallback, Text: "Sorry, that failed; nothing was changed. Please try again."}}
+	}
+	return []Action{reply("Sorry, something went wrong with that message; nothing was recorded. Please try again.")}
+}
+
+func reply(text string) Action { return Action{Kind: SendReply, Text: text} }
+
+func (nb *Notebook) limits() Limits {
+	l := nb.Limits
+	if l.MaxValues <= 0 {
+		l.MaxValues = DefaultLimits.MaxValues
+	}
+	if l.MaxLabel <= 0 {
+		l.MaxLabel = DefaultLimits.MaxLabel
+	}
+	if l.MaxText <= 0 {
+		l.MaxText = DefaultLimits.MaxText
+	}
+	return l
+}
+
+func (nb *Notebook) message(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
+	text := m.Text
+	if text == "" {
+		if m.Chat.Type != "private" {
+			return c, nil // service messages and media in groups are not for us
+		}
+		return c, []Action{reply("I read text only: send a number to record it, or /help.")}
+	}
+	if strings.HasPrefix(text, "/") {
+		return nb.command(c, m, updateID)
+	}
+	return nb.plain(c, m)
+}
+
+// plain handles a text that is not a command: it counts (the n of the echo contract) and
+// is either a value to record or echoed back.
+func (nb *Notebook) plain(c Context, m *gotgbot.Message) (Context, []Action) {
+	lim := nb.limits()
+	if nb.Chaos && strings.TrimSpace(m.Text) == "panic" {
+		panic(ChaosPanic)
+	}
+	c.Messages++
+	n := "#" + strconv.FormatInt(c.Messages, 10) + " "
+	if size := textLen(m.Text); size > lim.MaxText {
+		return c, []Action{reply(fmt.Sprintf("%sThat message is %d characters long; I read at most %d.", n, size, lim.MaxText))}
+	}
+	v, label, isNumber, err := parseNumber(m.Text, lim.MaxLabel)
+	switch {
+	case !isNumber:
+		return c, []Action{reply(n + "“" + quote(m.Text, echoQuote) + "” is not a number. Send one like 42 or 12.5 coffee, or /help.")}
+	case err != nil:
+		return c, []Action{reply(n + "Not recorded: " + err.Error() + ".")}
+	}
+	e := Entry{Value: v, Label: label, At: m.Date}
+	series, oldest, dropped := c.Series.Append(e, lim.MaxValues)
+	c.Series = series
+	text := fmt.Sprintf("%sRecorded %s. %s, mean %s.", n, labelled(e), plural(series.Len(), "value", "values"), formatNumber(series.Mean()))
+	if dropped {
+		text += fmt.Sprintf(" The notebook keeps your newest %d values, so the oldest, %s, was dropped.", lim.MaxValues, labelled(oldest))
+	}
+	return c, []Action{reply(text)}
+}
+
+func (nb *Notebook) command(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
+	name, args, forUs := command(m.Text, nb.Username)
+	if !forUs {
+		return c, nil
+	}
+	noArgs := func(run func() (Context, []Action)) (Context, []Action) {
+		if args != "" {
+			return c, []Action{reply(fmt.Sprintf("/%s takes no arguments. /help lists the commands.", name))}
+		}
+		return run()
+	}
+	switch name {
+	case "start":
+		// "/start payload" comes from deep links; the payload means nothing here.
+		return c, []Action{reply(greeting(m.From) + nb.help())}
+	case "help":
+		return noArgs(func() (Context, []Action) { return c, []Action{reply(nb.help())} })
+	case "stats":
+		return noArgs(func() (Context, []Action) { return c, []Action{reply(stats(c.Series))} })
+	case "undo":
+		return noArgs(func() (Context, []Action) { return undo(c) })
+	case "reset":
+		return noArgs(func() (Context, []Action) { return reset(c, updateID) })
+	case "chart":
+		return nb.chart(c, args)
+	case "status":
+		if m.From != nil && nb.Admins[m.From.Id] {
+			return noArgs(func() (Context, []Action) { return c, []Action{{Kind: SendStatus}} })
+		}
+	}
+	return c, []Action{reply(unknown(name))}
+}
+
+func unknown(name string) string {
+	return "I don't know /" + quote(name, 32) + ". /help lists the commands."
+}
+
+func greeting(from *gotgbot.User) string {
+	if from == nil || from.FirstName == "" {
+		return "Hi! "
+	}
+	return "Hi " + quote(from.FirstName, 32) + "! "
+}
+
+func (nb *Notebook) help() string {
+	chart := "/chart [line|bar|hist] [N] — chart your newest N values\n"
+	if !nb.Charts {
+		chart = "/chart — charts (not enabled yet)\n"
+	}
+	return "I'm a notebook for numbers. Send a number, with a label if you like — 42 or 12.5 coffee — and I'll record it.\n\n" +
+		"/stats — count, sum, mean, min, max and last value\n" +
+		"/undo — remove the last value\n" +
+		"/reset — delete all values (asks first)\n" +
+		chart +
+		"/help — this message"
+}
+
+func stats(s Series) string {
+	sum, ok := s.Summarize()
+	if !ok {
+		return "No values yet. Send a number to record it."
+	}
+	return fmt.Sprintf("%s\nsum %s · mean %s\nmin %s · max %s\nlast %s",
+		plural(sum.Count, "value", "values"),
+		formatNumber(sum.Sum), formatNumber(sum.Mean),
+		labelled(sum.Min), labelled(sum.Max),
+		labelled(sum.Last))
+}
+
+func undo(c Context) (Context, []Action) {
+	series, removed, ok := c.Series.Undo()
+	if !ok {
+		return c, []Action{reply("Nothing to undo: no values recorded.")}
+	}
+	c.Series = series
+	return c, []Action{reply(fmt.Sprintf("Removed %s. %s left.", labelled(removed), plural(series.Len(), "value", "values")))}
+}
+
+// Callback data of the /reset confirmation: "reset:yes:<nonce>" or "reset:no:<nonce>".
+// The nonce is the update id of the /reset, so a button of an older confirmation is stale.
+const resetPrefix = "reset:"
+
+func reset(c Context, updateID int64) (Context, []Action) {
+	n := c.Series.Len()
+	if n == 0 {
+		return c, []Action{reply("Nothing to reset: no values recorded.")}
+	}
+	c.PendingReset = updateID
+	nonce := strconv.FormatInt(updateID, 10)
+	return c, []Action{{
+		Kind: SendReply,
+		Text: fmt.Sprintf("Delete %s? This cannot be undone.", all(n)),
+		Buttons: [][]Button{{
+			{Text: "Delete all", Data: resetPrefix + "yes:" + nonce},
+			{Text: "Cancel", Data: resetPrefix + "no:" + nonce},
+		}},
+	}}
+}
+
+// kept says the values stay: "your value stays", "your 7 values stay".
+func kept(n int) string {
+	if n == 1 {
+		return "your value stays"
+	}
+	return "your " + plural(n, "value", "values") + " stay"
+}
+
+// all names every value of a series: "your 1 value", "all 7 values".
+func all(n int) string {
+	if n == 1 {
+		return "your 1 value"
+	}
+	return "all " + plural(n, "value", "values")
+}
+
+func (nb *Notebook) callback(c Context, q *gotgbot.CallbackQuery) (Context, []Action) {
+	answer, nonceText, ok := strings.Cut(strings.TrimPrefix(q.Data, resetPrefix), ":")
+	nonce, err := strconv.ParseInt(nonceText, 10, 64)
+	if !strings.HasPrefix(q.Data, resetPrefix) || !ok || err != nil || (answer != "yes" && answer != "no") {
+		return c, []Action{{Kind: AnswerCallback, Text: "This button does nothing."}}
+	}
+	if nonce != c.PendingReset || nonce == 0 {
+		return c, []Action{
+			{Kind: AnswerCallback, Text: "This confirmation has expired."},
+			{Kind: EditMessage, Text: "This confirmation has expired. Send /reset again if you still want to."},
+		}
+	}
+	c.PendingReset = 0
+	if answer == "no" {
+		return c, []Action{
+			{Kind: AnswerCallback, Text: "Cancelled"},
+			{Kind: EditMessage, Text: "Reset cancelled; " + kept(c.Series.Len()) + "."},
+		}
+	}
+	n := c.Series.Len()
+	c.Series = Series{}
+	return c, []Action{
+		{Kind: AnswerCallback, Text: "Deleted"},
+		{Kind: EditMessage, Text: fmt.Sprintf("Deleted %s.", all(n))},
+	}
+}
+
+func (nb *Notebook) chart(c Context, args string) (Context, []Action) {
+	if !nb.Charts {
+		return c, []Action{reply("Charts are not enabled yet.")}
+	}
+	req, err := parseChart(args)
+	if err != nil {
+		return c, []Action{reply(err.Error())}
+	}
+	if c.Series.Len() == 0 {
+		return c, []Action{reply("No values to chart yet. Send a number to record it.")}
+	}
+	req.Series = c.Series
+	return c, []Action{{Kind: SendChart, Chart: req}}
+}
+
+// parseChart reads "/chart [line|bar|hist] [N]", in either order.
+func parseChart(args string) (*ChartRequest, error) {
+	req := &ChartRequest{Kind: "line"}
+	kindSet, lastSet := false, false
+	for _, f := range strings.Fields(args) {
+		switch k := strings.ToLower(f); {
+		case (k == "line" || k == "bar" || k == "hist" || k == "histogram") && !kindSet:
+			req.Kind, kindSet = strings.TrimSuffix(k, "ogram"), true
+		case !lastSet && isDigits(f):
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("/chart N: N must be a whole number from 1 to %d, not %s", DefaultLimits.MaxValues, quote(f, 16))
+			}
+			req.Last, lastSet = n, true
+		default:
+			return nil, fmt.Errorf("/chart does not understand %q. Use /chart [line|bar|hist] [N], e.g. /chart bar 20", quote(f, 16))
+		}
+	}
+	return req, nil
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

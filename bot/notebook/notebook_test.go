@@ -1,0 +1,379 @@
+package notebook
+
+import (
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+)
+
+const user = 42
+
+func message(text string) *gotgbot.Update {
+	return &gotgbot.Update{UpdateId: 1, Message: &gotgbot.Message{
+		MessageId: 1, Date: 1700000000, Text: text,
+		From: &gotgbot.User{Id: user, FirstName: "Ada"},
+		Chat: gotgbot.Chat{Id: user, Type: "private"},
+	}}
+}
+
+func press(data string) *gotgbot.Update {
+	return &gotgbot.Update{UpdateId: 1, CallbackQuery: &gotgbot.CallbackQuery{
+		Id: "q", From: gotgbot.User{Id: user}, Data: data,
+		Message: gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: user, Type: "private"}},
+	}}
+}
+
+func newNotebook() *Notebook {
+	return &Notebook{Username: "troupe_bot", Admins: map[int64]bool{7: true}}
+}
+
+// replyText returns the text of the single reply in actions, failing otherwise.
+func replyText(tb testing.TB, actions []Action) string {
+	tb.Helper()
+	if len(actions) != 1 || actions[0].Kind != SendReply {
+		tb.Fatalf("actions = %+v, want one reply", actions)
+	}
+	return actions[0].Text
+}
+
+// feed sends each text as a message in turn and returns the final context and the last
+// update's actions.
+func feed(nb *Notebook, c Context, texts ...string) (Context, []Action) {
+	var actions []Action
+	for _, t := range texts {
+		c, actions = nb.Handle(c, message(t))
+	}
+	return c, actions
+}
+
+func TestMessages(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup []string // sent first
+		text  string
+		want  string // exact reply, or a prefix when it ends with "…"
+	}{
+		{"integer", nil, "5", "#1 Recorded 5. 1 value, mean 5."},
+		{"decimal with label", nil, "12.5 coffee", "#1 Recorded 12.5 (coffee). 1 value, mean 12.5."},
+		{"decimal comma", nil, "12,5", "#1 Recorded 12.5. 1 value, mean 12.5."},
+		{"negative", nil, "-3", "#1 Recorded -3. 1 value, mean -3."},
+		{"exponent", nil, "1e3 steps", "#1 Recorded 1000 (steps). 1 value, mean 1000."},
+		{"label whitespace collapsed", nil, "7   long \n walk ", "#1 Recorded 7 (long walk). 1 value, mean 7."},
+		{"mean over values", []string{"1", "2"}, "6", "#3 Recorded 6. 3 values, mean 3."},
+		{"plain text", nil, "hello", "#1 “hello” is not a number. Send one like 42 or 12.5 coffee, or /help."},
+		{"inf is text", nil, "inf", "#1 “inf” is not a number…"},
+		{"nan is text", nil, "NaN", "#1 “NaN” is not a number…"},
+		{"hex is text", nil, "0x10", "#1 “0x10” is not a number…"},
+		{"two points is text", nil, "1.2.3", "#1 “1.2.3” is not a number…"},
+		{"underscores are text", nil, "1_000", "#1 “1_000” is not a number…"},
+		{"bare exponent is text", nil, "1e", "#1 “1e” is not a number…"},
+		{"out of range", nil, "1e999", "#1 Not recorded: numbers must be between -1e15 and 1e15."},
+		{"too large", nil, "2e15", "#1 Not recorded: numbers must be between…"},
+		{"label too long", nil, "1 " + strings.Repeat("x", 65), "#1 Not recorded: label too long: 65 characters, at most 64."},
+		{"label of 64 fits", nil, "1 " + strings.Repeat("é", 64), "#1 Recorded 1 (" + strings.Repeat("é", 64) + ")…"},
+		{"text too long", nil, strings.Repeat("a", 4097), "#1 That message is 4097 characters long; I read at most 4096."},
+		{"emoji count double", nil, strings.Repeat("😀", 2049), "#1 That message is 4098 characters long; I read at most 4096."},
+		{"long echo is cut", nil, strings.Repeat("word ", 40), "#1 “" + strings.Repeat("word ", 12) + "word…” is not a number…"},
+		{"commands do not count", []string{"/help", "/stats", "x"}, "y", "#2 “y” is not a number…"},
+		{"panic is text without chaos", nil, "panic", "#1 “panic” is not a number…"},
+		{"unknown command", nil, "/frobnicate", "I don't know /frobnicate. /help lists the commands."},
+		{"command case", nil, "/STATS", "No values yet. Send a number to record it."},
+		{"command for this bot", nil, "/stats@troupe_bot", "No values yet. Send a number to record it."},
+		{"command for this bot any case", nil, "/stats@Troupe_Bot", "No values yet. Send a number to record it."},
+		{"help", nil, "/help", "I'm a notebook for numbers.…"},
+		{"help with argument", nil, "/help me", "/help takes no arguments. /help lists the commands."},
+		{"start greets", nil, "/start", "Hi Ada! I'm a notebook for numbers.…"},
+		{"start with payload", nil, "/start ref42", "Hi Ada! …"},
+		{"stats empty", nil, "/stats", "No values yet. Send a number to record it."},
+		{"stats", []string{"5", "12.5 coffee", "-2.5"}, "/stats", "3 values\nsum 15 · mean 5\nmin -2.5 · max 12.5 (coffee)\nlast -2.5"},
+		{"stats with argument", nil, "/stats all", "/stats takes no arguments. /help lists the commands."},
+		{"undo empty", nil, "/undo", "Nothing to undo: no values recorded."},
+		{"undo", []string{"5", "6 tea"}, "/undo", "Removed 6 (tea). 1 value left."},
+		{"undo then stats", []string{"5", "6", "/undo"}, "/stats", "1 value\nsum 5 · mean 5\nmin 5 · max 5\nlast 5"},
+		{"reset empty", nil, "/reset", "Nothing to reset: no values recorded."},
+		{"chart disabled", []string{"5"}, "/chart", "Charts are not enabled yet."},
+		{"status hidden from non-admins", nil, "/status", "I don't know /status. /help lists the commands."},
+		{"help without charts", nil, "/help", "I'm a notebook…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			nb := newNotebook()
+			c, _ := feed(nb, Context{}, tt.setup...)
+			_, actions := nb.Handle(c, message(tt.text))
+			got := replyText(t, actions)
+			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
+				if !strings.HasPrefix(got, prefix) {
+					t.Errorf("reply = %q, want it to start with %q", got, prefix)
+				}
+			} else if got != tt.want {
+				t.Errorf("reply = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNoReply(t *testing.T) {
+	nb := newNotebook()
+	group := message("hi")
+	group.Message.Chat = gotgbot.Chat{Id: -100, Type: "group"}
+	group.Message.Text = ""
+	tests := []struct {
+		name string
+		u    *gotgbot.Update
+	}{
+		{"command for another bot", message("/stats@other_bot")},
+		{"media in a group", group},
+		{"edited message", &gotgbot.Update{EditedMessage: message("5").Message}},
+		{"channel post", &gotgbot.Update{ChannelPost: message("5").Message}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, actions := nb.Handle(Context{Messages: 3}, tt.u)
+			if len(actions) != 0 || c.Messages != 3 {
+				t.Errorf("Handle = %+v, %+v; want no actions and the context unchanged", c, actions)
+			}
+		})
+	}
+}
+
+func TestMediaInPrivateChat(t *testing.T) {
+	u := message("")
+	c, actions := newNotebook().Handle(Context{}, u)
+	if got := replyText(t, actions); got != "I read text only: send a number to record it, or /help." {
+		t.Errorf("reply = %q", got)
+	}
+	if c.Messages != 0 {
+		t.Errorf("a non-text message counted: n = %d", c.Messages)
+	}
+}
+
+func TestStatusForAdmins(t *testing.T) {
+	u := message("/status")
+	u.Message.From.Id = 7
+	_, actions := newNotebook().Handle(Context{}, u)
+	if len(actions) != 1 || actions[0].Kind != SendStatus {
+		t.Fatalf("actions = %+v, want one SendStatus", actions)
+	}
+	u.Message.Text = "/status now"
+	_, actions = newNotebook().Handle(Context{}, u)
+	if got := replyText(t, actions); got != "/status takes no arguments. /help lists the commands." {
+		t.Errorf("reply = %q", got)
+	}
+}
+
+func TestChaos(t *testing.T) {
+	nb := newNotebook()
+	nb.Chaos = true
+	defer func() {
+		if r := recover(); r != ChaosPanic {
+			t.Fatalf("recovered %v, want the chaos panic", r)
+		}
+	}()
+	nb.Handle(Context{}, message("panic"))
+	t.Fatal("Handle returned; want a panic")
+}
+
+func TestApology(t *testing.T) {
+	nb := newNotebook()
+	if got := replyText(t, nb.Apology(message("panic"), ChaosPanic)); !strings.HasPrefix(got, "Sorry") {
+		t.Errorf("apology = %q", got)
+	}
+	a := nb.Apology(press("reset:yes:1"), "boom")
+	if len(a) != 1 || a[0].Kind != AnswerCallback {
+		t.Errorf("apology to a button = %+v, want a callback answer", a)
+	}
+}
+
+func TestSeriesLimit(t *testing.T) {
+	nb := newNotebook()
+	nb.Limits = Limits{MaxValues: 3}
+	c, actions := feed(nb, Context{}, "1", "2", "3", "4 last")
+	want := "#4 Recorded 4 (last). 3 values, mean 3. The notebook keeps your newest 3 values, so the oldest, 1, was dropped."
+	if got := replyText(t, actions); got != want {
+		t.Errorf("reply = %q\nwant    %q", got, want)
+	}
+	var values []float64
+	for _, e := range c.Series.Tail(0) {
+		values = append(values, e.Value)
+	}
+	if len(values) != 3 || values[0] != 2 || values[2] != 4 {
+		t.Errorf("series = %v, want [2 3 4]", values)
+	}
+}
+
+func TestReset(t *testing.T) {
+	nb := newNotebook()
+	c, _ := feed(nb, Context{}, "1", "2")
+	u := message("/reset")
+	u.UpdateId = 77
+	c, actions := nb.Handle(c, u)
+	if len(actions) != 1 || actions[0].Text != "Delete all 2 values? This cannot be undone." {
+		t.Fatalf("actions = %+v", actions)
+	}
+	kb := actions[0].Buttons
+	if len(kb) != 1 || len(kb[0]) != 2 || kb[0][0].Data != "reset:yes:77" || kb[0][1].Data != "reset:no:77" {
+		t.Fatalf("keyboard = %+v", kb)
+	}
+	for _, row := range kb {
+		for _, b := range row {
+			if len(b.Data) > 64 {
+				t.Errorf("callback data %q is over Telegram's 64 bytes", b.Data)
+			}
+		}
+	}
+
+	tests := []struct {
+		name    string
+		data    string
+		answer  string
+		edit    string
+		emptied bool
+	}{
+		{"confirm", "reset:yes:77", "Deleted", "Deleted all 2 values.", true},
+		{"cancel", "reset:no:77", "Cancelled", "Reset cancelled; your 2 values stay.", false},
+		{"stale", "reset:yes:12", "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false},
+		{"garbage", "reset:maybe:77", "This button does nothing.", "", false},
+		{"foreign", "vote:1", "This button does nothing.", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, actions := nb.Handle(c, press(tt.data))
+			if len(actions) == 0 || actions[0].Kind != AnswerCallback || actions[0].Text != tt.answer {
+				t.Fatalf("actions = %+v, want the answer %q first", actions, tt.answer)
+			}
+			if tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit) {
+				t.Errorf("actions = %+v, want the edit %q", actions, tt.edit)
+			}
+			if got := next.Series.Len() == 0; got != tt.emptied {
+				t.Errorf("series emptied = %v, want %v", got, tt.emptied)
+			}
+			if c.Series.Len() != 2 {
+				t.Errorf("Handle changed the context it was given: %d values", c.Series.Len())
+			}
+		})
+	}
+	// A confirmation is answered once: pressing it again is stale.
+	c, _ = nb.Handle(c, press("reset:no:77"))
+	if _, actions := nb.Handle(c, press("reset:yes:77")); actions[0].Text != "This confirmation has expired." {
+		t.Errorf("second press answered %q", actions[0].Text)
+	}
+}
+
+// TestVersionsDoNotShare guards the slice trap: two contexts that share structure must not
+// see each other's writes after an undo followed by an append.
+func TestVersionsDoNotShare(t *testing.T) {
+	nb := newNotebook()
+	base, _ := feed(nb, Context{}, "1", "2", "3")
+	undone, _ := nb.Handle(base, message("/undo"))
+	a, _ := nb.Handle(undone, message("10"))
+	b, _ := nb.Handle(undone, message("20"))
+	check := func(name string, c Context, want ...float64) {
+		t.Helper()
+		got := c.Series.Tail(0)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, want %v", name, len(got), want)
+		}
+		for i, w := range want {
+			if got[i].Value != w {
+				t.Errorf("%s: value %d = %v, want %v", name, i, got[i].Value, w)
+			}
+		}
+	}
+	check("base", base, 1, 2, 3)
+	check("undone", undone, 1, 2)
+	check("a", a, 1, 2, 10)
+	check("b", b, 1, 2, 20)
+}
+
+func TestParseChart(t *testing.T) {
+	tests := []struct {
+		args string
+		kind string
+		last int
+		err  string
+	}{
+		{"", "line", 0, ""},
+		{"bar", "bar", 0, ""},
+		{"hist 50", "hist", 50, ""},
+		{"20 histogram", "hist", 20, ""},
+		{"LINE 5", "line", 5, ""},
+		{"pie", "", 0, `/chart does not understand "pie"`},
+		{"bar bar", "", 0, `/chart does not understand "bar"`},
+		{"0", "", 0, "/chart N: N must be a whole number"},
+		{"99999999999999999999", "", 0, "/chart N: N must be a whole number"},
+		{"-5", "", 0, `/chart does not understand "-5"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			req, err := parseChart(tt.args)
+			if tt.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tt.err) {
+					t.Fatalf("parseChart(%q) error = %v, want %q…", tt.args, err, tt.err)
+				}
+				return
+			}
+			if err != nil || req.Kind != tt.kind || req.Last != tt.last {
+				t.Fatalf("parseChart(%q) = %+v, %v; want %s %d", tt.args, req, err, tt.kind, tt.last)
+			}
+		})
+	}
+}
+
+func TestFormatNumber(t *testing.T) {
+	tests := map[float64]string{
+		0: "0", 5: "5", -2.5: "-2.5", 1.0 / 3: "0.3333", 1234567: "1234567",
+		1e12: "1e+12", 0.00001: "1e-05", 99.99999: "100",
+	}
+	for v, want := range tests {
+		if got := formatNumber(v); got != want {
+			t.Errorf("formatNumber(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func BenchmarkHandleNumber(b *testing.B) {
+	nb := newNotebook()
+	c, _ := feed(nb, Context{}, "1", "2", "3")
+	u := message("12.5 coffee")
+	b.ReportAllocs()
+	for b.Loop() {
+		nb.Handle(c, u)
+	}
+}
+
+func BenchmarkAppendFullSeries(b *testing.B) {
+	var s Series
+	for i := range DefaultLimits.MaxValues {
+		s, _, _ = s.Append(Entry{Value: float64(i)}, DefaultLimits.MaxValues)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, _, _ = s.Append(Entry{Value: 1}, DefaultLimits.MaxValues)
+	}
+}
+
+// TestRunningMean checks the O(1) mean against an exact recount through appends that drop
+// the oldest value and undos, with magnitudes far apart.
+func TestRunningMean(t *testing.T) {
+	var s Series
+	values := []float64{1e15, 0.1, -3, 7.25, 1e-3, -1e15, 42, 0.2, 0.3}
+	for i := range 500 {
+		v := values[i%len(values)] * float64(i%7+1)
+		if i%5 == 4 {
+			s, _, _ = s.Undo()
+			continue
+		}
+		s, _, _ = s.Append(Entry{Value: v}, 16)
+		exact := new(big.Float).SetPrec(2048) // exact for these magnitudes
+		for _, e := range s.Tail(0) {
+			exact.Add(exact, big.NewFloat(e.Value))
+		}
+		want, _ := exact.Quo(exact, big.NewFloat(float64(s.Len()))).Float64()
+		if got := s.Mean(); math.Abs(got-want) > 1e-15*math.Max(1, math.Abs(want)) {
+			t.Fatalf("step %d: running mean %v, exact %v", i, got, want)
+		}
+	}
+}

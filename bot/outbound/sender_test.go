@@ -1,0 +1,144 @@
+package outbound_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupebot/troupe/bot/outbound"
+)
+
+func newSender(tb testing.TB, workers int) *outbound.Sender {
+	tb.Helper()
+	s := outbound.New(outbound.Config{Workers: workers, Logger: slog.New(slog.DiscardHandler)})
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s.Close(ctx)
+	})
+	return s
+}
+
+// TestPerChatOrder sends many chats' jobs from concurrent producers and checks that every
+// job ran once, each chat's jobs in the order queued, never two of one chat at once.
+func TestPerChatOrder(t *testing.T) {
+	const chats, perChat = 300, 40
+	s := newSender(t, 16)
+	var mu sync.Mutex
+	ran := make(map[int64][]int)
+	active := make([]atomic.Int32, chats)
+	var overlap atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(chats * perChat)
+	for c := range chats {
+		go func() {
+			for i := range perChat {
+				err := s.Send(outbound.Job{Chat: int64(c), Call: func(context.Context) error {
+					if active[c].Add(1) > 1 {
+						overlap.Store(true)
+					}
+					mu.Lock()
+					ran[int64(c)] = append(ran[int64(c)], i)
+					mu.Unlock()
+					active[c].Add(-1)
+					return nil
+				}, Done: func(error) { wg.Done() }})
+				if err != nil {
+					t.Error(err)
+					wg.Done()
+				}
+			}
+		}()
+	}
+	waitGroup(t, &wg)
+	if overlap.Load() {
+		t.Error("two jobs of one chat ran at once")
+	}
+	for c := range chats {
+		got := ran[int64(c)]
+		if len(got) != perChat {
+			t.Fatalf("chat %d: %d jobs ran, want %d", c, len(got), perChat)
+		}
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("chat %d: job %d ran in place %d", c, v, i)
+			}
+		}
+	}
+	if st := s.Stats(); st.Sent != chats*perChat || st.Failed != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestFailureIsReported(t *testing.T) {
+	s := newSender(t, 2)
+	boom := errors.New("boom")
+	got := make(chan error, 1)
+	s.Send(outbound.Job{Chat: 1, Call: func(context.Context) error { return boom }, Done: func(err error) { got <- err }})
+	select {
+	case err := <-got:
+		if !errors.Is(err, boom) {
+			t.Errorf("Done got %v, want %v", err, boom)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Done not called")
+	}
+	if st := s.Stats(); st.Failed != 1 {
+		t.Errorf("stats = %+v, want one failure", st)
+	}
+}
+
+func TestCloseDrainsThenRefuses(t *testing.T) {
+	s := outbound.New(outbound.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	release := make(chan struct{})
+	var done atomic.Int32
+	for range 5 {
+		s.Send(outbound.Job{Chat: 1, Call: func(context.Context) error { <-release; return nil }, Done: func(error) { done.Add(1) }})
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close(context.Background()) }()
+	close(release)
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if done.Load() != 5 {
+		t.Errorf("%d of 5 queued jobs finished before Close returned", done.Load())
+	}
+	if err := s.Send(outbound.Job{Chat: 1, Call: func(context.Context) error { return nil }}); !errors.Is(err, outbound.ErrClosed) {
+		t.Errorf("Send after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestCloseDeadlineCancelsCalls(t *testing.T) {
+	s := outbound.New(outbound.Config{Workers: 1, Logger: slog.New(slog.DiscardHandler)})
+	got := make(chan error, 1)
+	s.Send(outbound.Job{Chat: 1, Call: func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }, Done: func(err error) { got <- err }})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close = %v, want the deadline", err)
+	}
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Errorf("the stuck call ended with %v, want it cancelled", err)
+	}
+}
+
+func waitGroup(tb testing.TB, wg *sync.WaitGroup) {
+	tb.Helper()
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+		tb.Fatal("jobs not done within 30s")
+	}
+}

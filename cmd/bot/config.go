@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// config is the bot's configuration: each setting is a flag whose default comes from an
+// environment variable, so containers configure by environment and people by flags.
+type config struct {
+	token   string
+	apiURL  string
+	mode    string
+	listen  string
+	admins  []int64
+	chaos   bool
+	version bool
+}
+
+// setting documents one flag and the environment variable that sets its default. The
+// table is what `bot -h` prints and what docs/configuration.md is checked against.
+type setting struct {
+	flag, env, usage string
+}
+
+var settings = []setting{
+	{"token", "TELEGRAM_BOT_TOKEN", "bot token; when empty the bot starts in sandbox mode"},
+	{"api-url", "TELEGRAM_API_URL", "Bot API base URL"},
+	{"mode", "BOT_MODE", "how updates arrive: polling"},
+	{"listen", "PORT", "HTTP address for /healthz, /readyz and /metrics; PORT=N means :N"},
+	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
+	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
+}
+
+func lookup(flagName string) setting {
+	for _, s := range settings {
+		if s.flag == flagName {
+			return s
+		}
+	}
+	panic("cmd/bot: no setting for flag -" + flagName)
+}
+
+// binder registers flags whose defaults come from the environment, collecting the errors
+// of environment values that do not parse.
+type binder struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	errs   []error
+}
+
+func (b *binder) env(name string) (setting, string) {
+	s := lookup(name)
+	return s, strings.TrimSpace(b.getenv(s.env))
+}
+
+func (b *binder) usage(s setting) string { return s.usage + " (env " + s.env + ")" }
+
+func (b *binder) string(p *string, name, def string) {
+	s, v := b.env(name)
+	if v == "" {
+		v = def
+	}
+	b.fs.StringVar(p, name, v, b.usage(s))
+}
+
+func (b *binder) bool(p *bool, name string) {
+	s, v := b.env(name)
+	def := false
+	if v != "" {
+		var err error
+		if def, err = strconv.ParseBool(v); err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not true or false", s.env, v))
+		}
+	}
+	b.fs.BoolVar(p, name, def, b.usage(s))
+}
+
+// parseConfig reads args and the environment. Bad values, from either, are errors that
+// name the flag or variable and the value.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+	fs.SetOutput(out)
+	b := &binder{fs: fs, getenv: getenv}
+	b.string(&c.token, "token", "")
+	b.string(&c.apiURL, "api-url", "https://api.telegram.org")
+	b.string(&c.mode, "mode", "polling")
+
+	// PORT is a bare port number, as Render and Heroku set it; -listen is an address.
+	s, port := b.env("listen")
+	listen := ":8080"
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a port number", s.env, port))
+		} else {
+			listen = ":" + port
+		}
+	}
+	fs.StringVar(&c.listen, "listen", listen, b.usage(s))
+
+	var admins string
+	b.string(&admins, "admins", "")
+	b.bool(&c.chaos, "chaos")
+	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	errs := b.errs
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	var err error
+	if c.admins, err = parseIDs(admins); err != nil {
+		errs = append(errs, fmt.Errorf("-admins (env %s): %w", lookup("admins").env, err))
+	}
+	if c.mode != "polling" {
+		errs = append(errs, fmt.Errorf("-mode (env %s) %q: the only mode is polling", lookup("mode").env, c.mode))
+	}
+	return c, errors.Join(errs...)
+}
+
+// parseIDs reads "123, 456" as user ids.
+func parseIDs(s string) ([]int64, error) {
+	var ids []int64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a user id", f)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/emulator"
+)
+
+// The sandbox user: the person at the terminal, an admin so /status works.
+const sandboxUser = 1
+
+// sandboxToken is the token the in-process emulator accepts. It looks like a real one so
+// the bot's token handling is exercised.
+const sandboxToken = "100000001:SANDBOX-not-a-real-token"
+
+// replyWait bounds how long the sandbox waits for the bot to finish one message.
+const replyWait = 30 * time.Second
+
+// sandbox runs the bot against an in-process Bot API emulator and chats on the terminal:
+// each input line is a message from the sandbox user, each reply is printed. It handles one
+// line at a time, waiting until the bot has finished it (confirmed the update, which the
+// bot does only after its replies were accepted), so the transcript reads in order.
+type sandbox struct {
+	cfg         config
+	in          io.Reader
+	out         io.Writer
+	log         *slog.Logger
+	interactive bool
+
+	mu       sync.Mutex
+	keyboard []emulator.Button // buttons of the newest message that had some, in order
+	kbMsg    int64
+}
+
+func (s *sandbox) run(ctx context.Context) error {
+	emu, err := emulator.New(emulator.Config{Token: sandboxToken, OnSend: s.print, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
+	b, err := bot.New(bot.Config{
+		Token:   sandboxToken,
+		APIURL:  emu.URL(),
+		Admins:  append([]int64{sandboxUser}, s.cfg.admins...),
+		Chaos:   s.cfg.chaos,
+		Version: version,
+		Logger:  s.log,
+		// The emulator answers at once; a short long-poll keeps shutdown quick.
+		PollTimeout:  5 * time.Second,
+		DrainTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	botCtx, stopBot := context.WithCancel(ctx)
+	defer stopBot()
+	botDone := make(chan error, 1)
+	go func() { botDone <- b.Run(botCtx) }()
+
+	if s.interactive {
+		fmt.Fprintf(s.out, "Troupe sandbox %s: you are user %d, chatting with the bot in this terminal.\n", version, sandboxUser)
+		fmt.Fprintln(s.out, "Type a message and press Enter; \":tap N\" presses button N of the last keyboard; Ctrl-D quits.")
+	}
+	err = s.chat(ctx, emu)
+	stopBot()
+	if berr := <-botDone; berr != nil && err == nil {
+		err = berr
+	}
+	return err
+}
+
+func (s *sandbox) chat(ctx context.Context, emu *emulator.Server) error {
+	lines := bufio.NewScanner(s.in)
+	lines.Buffer(make([]byte, 64*1024), 1<<20)
+	for lines.Scan() {
+		line := strings.TrimRight(lines.Text(), "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		if !s.interactive {
+			fmt.Fprintf(s.out, "you: %s\n", line)
+		}
+		pushed, err := s.push(emu, line)
+		if err != nil {
+			fmt.Fprintf(s.out, "sandbox: %v\n", err)
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, replyWait)
+		err = emu.WaitConfirmed(wctx, pushed.UpdateID)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted: leave quietly
+			}
+			return fmt.Errorf("sandbox: the bot did not finish %q within %v: %w", line, replyWait, err)
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("sandbox: read input: %w", err)
+	}
+	return nil
+}
+
+// push sends line as the sandbox user: a message, or a button press for ":tap N".
+func (s *sandbox) push(emu *emulator.Server, line string) (emulator.Pushed, error) {
+	arg, isTap := strings.CutPrefix(strings.TrimSpace(line), ":tap")
+	if !isTap {
+		return emu.SendText(sandboxUser, line)
+	}
+	s.mu.Lock()
+	buttons, msg := s.keyboard, s.kbMsg
+	s.mu.Unlock()
+	n, err := strconv.Atoi(strings.TrimSpace(arg))
+	switch {
+	case len(buttons) == 0:
+		return emulator.Pushed{}, errors.New("no keyboard to tap yet")
+	case err != nil || n < 1 || n > len(buttons):
+		return emulator.Pushed{}, fmt.Errorf(":tap takes a button number from 1 to %d", len(buttons))
+	}
+	return emu.PressButton(sandboxUser, sandboxUser, msg, buttons[n-1].Data)
+}
+
+// print shows one thing the bot sent, on one line per line of its text.
+func (s *sandbox) print(m emulator.Sent) {
+	var text string
+	switch m.Method {
+	case "sendMessage":
+		text = "bot: " + m.Text
+	case "editMessageText":
+		text = "bot (edited its message): " + m.Text
+	case "answerCallbackQuery":
+		if m.Text == "" {
+			return
+		}
+		text = "bot (notification): " + m.Text
+	case "sendPhoto":
+		text = fmt.Sprintf("bot: [photo %d×%d PNG, %d bytes]", m.Width, m.Height, len(m.Photo))
+		if m.Text != "" {
+			text += " " + m.Text
+		}
+	default:
+		return // chat actions ("uploading a photo…") are not replies
+	}
+	text = strings.ReplaceAll(text, "\n", "\n     ")
+	var kb []emulator.Button
+	for _, row := range m.Buttons {
+		kb = append(kb, row...)
+	}
+	if m.Method == "editMessageText" && len(kb) == 0 {
+		s.mu.Lock()
+		if s.kbMsg == m.MessageID {
+			s.keyboard = nil
+		}
+		s.mu.Unlock()
+	}
+	if len(kb) > 0 {
+		labels := make([]string, len(kb))
+		for i, b := range kb {
+			labels[i] = fmt.Sprintf("[%d: %s]", i+1, b.Text)
+		}
+		text += "\n     " + strings.Join(labels, " ") + "   (:tap N)"
+		s.mu.Lock()
+		s.keyboard, s.kbMsg = kb, m.MessageID
+		s.mu.Unlock()
+	}
+	fmt.Fprintln(s.out, text)
+}

@@ -1,0 +1,20 @@
+// Package emulator is a Bot API server for tests, the sandbox and the load-test harness: a
+// real HTTP server that speaks Telegram's wire format, so a bot under test runs its real
+// client code against it.
+//
+// The bot side sees https://api.telegram.org's shape: POST (or GET) /bot<token>/<method>
+// with a JSON, urlencoded or multipart body, answered with {"ok":true,"result":…} or
+// {"ok":false,"error_code":…,"description":…}. getUpdates keeps Telegram's offset rule: an
+// update stays queued, and is returned again, until a getUpdates with a higher offset
+// confirms it; with a timeout it long-polls.
+//
+// The test side drives the users: [Server.SendText] and [Server.PressButton] push updates as
+// a user would cause them, and [Server.Sent], [Server.WaitSent] and Config.OnSend show what
+// the bot sent, in the order the server accepted it. [Server.WaitConfirmed] tells when the
+// bot has confirmed an update, which a bot that confirms only finished updates does once
+// their replies are in.
+//
+// The emulator keeps what a bot needs to be checked, not all of Telegram: per chat it
+// numbers messages and remembers the bot's newest messages (for editMessageText), and it
+// remembers open callback queries (for answerCallbackQuery).
+package emulator

@@ -1,0 +1,90 @@
+package emulator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Sent is one bot request the server accepted that a user would see.
+type Sent struct {
+	Seq       int64  // accept order, from 1
+	Method    string // "sendMessage", "editMessageText", "answerCallbackQuery", "sendPhoto", "sendChatAction"
+	ChatID    int64
+	MessageID int64  // the message sent or edited
+	ReplyTo   int64  // reply_parameters.message_id, or the legacy reply_to_message_id
+	Text      string // message text, photo caption, or callback answer text
+	Buttons   [][]Button
+	// Photo is the uploaded photo file, with its pixel size.
+	Photo         []byte
+	Width, Height int
+	// Action is the chat action of sendChatAction.
+	Action string
+	// CallbackQueryID is the query answerCallbackQuery answered.
+	CallbackQueryID string
+	At              time.Time
+}
+
+// outbox keeps what the bot sent, in accept order.
+type outbox struct {
+	mu      sync.Mutex
+	seq     int64
+	sent    []Sent
+	discard bool
+	changed signal
+}
+
+func (o *outbox) init(discard bool) { o.discard = discard }
+
+// record numbers s and hands it to onSend. Both happen under the lock so OnSend sees
+// sends in Seq order.
+func (o *outbox) record(s Sent, onSend func(Sent)) {
+	o.mu.Lock()
+	o.seq++
+	s.Seq = o.seq
+	s.At = time.Now()
+	if !o.discard {
+		o.sent = append(o.sent, s)
+	}
+	if onSend != nil {
+		onSend(s)
+	}
+	o.mu.Unlock()
+	o.changed.notify()
+}
+
+// Sent returns everything the bot sent so far, in accept order (nothing if
+// Config.DiscardSent).
+func (s *Server) Sent() []Sent {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return append([]Sent(nil), s.out.sent...)
+}
+
+// SentCount returns how many requests were recorded as Sent, discarded or not.
+func (s *Server) SentCount() int64 {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return s.out.seq
+}
+
+// WaitSent waits until the bot has sent at least n things, and returns all it sent.
+func (s *Server) WaitSent(ctx context.Context, n int) ([]Sent, error) {
+	for {
+		changed := s.out.changed.wait()
+		s.out.mu.Lock()
+		if len(s.out.sent) >= n {
+			sent := append([]Sent(nil), s.out.sent...)
+			s.out.mu.Unlock()
+			return sent, nil
+		}
+		have := len(s.out.sent)
+		s.out.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("emulator: wait for %d sends (have %d): %w", n, have, ctx.Err())
+		}
+	}
+}

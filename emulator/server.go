@@ -32,6 +32,8 @@ type Config struct {
 	// DiscardSent stops the server from keeping every Sent for Sent and WaitSent, for load
 	// tests that consume OnSend instead and must not grow without bound.
 	DiscardSent bool
+	// Faults to inject from the start; SetFaults changes them later.
+	Faults Faults
 	// Logger receives the server's own errors; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -49,6 +51,7 @@ type Server struct {
 	updates updateQueue
 	chats   chatTable
 	out     outbox
+	faults  faultState
 
 	requests atomic.Int64
 }
@@ -83,6 +86,7 @@ func New(cfg Config) (*Server, error) {
 	s.updates.init()
 	s.chats.init()
 	s.out.init(cfg.DiscardSent)
+	s.SetFaults(cfg.Faults)
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -118,9 +122,6 @@ func (s *Server) Close() error {
 	}
 	return nil
 }
-
-// Requests returns how many Bot API requests the server has answered.
-func (s *Server) Requests() int64 { return s.requests.Load() }
 
 // apiError is a Bot API error response.
 type apiError struct {
@@ -162,7 +163,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	result, err := s.call(r.Context(), strings.ToLower(method), p)
+	method = strings.ToLower(method)
+	if s.inject(w, method, p) {
+		return
+	}
+	result, err := s.call(r.Context(), method, p)
 	if err != nil {
 		var ae *apiError
 		if !errors.As(err, &ae) {

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/time/rate"
 )
 
 // Logic is the application's conversation: a pure function of the committed state and one
@@ -18,8 +21,10 @@ import (
 type Logic[S, A any] interface {
 	// Handle returns the state to commit after u and the actions that answer it.
 	Handle(s S, u *gotgbot.Update) (next S, actions []A)
-	// Apology returns the actions that answer u when handling it failed with reason.
-	Apology(u *gotgbot.Update, reason any) []A
+	// Apology returns the actions that answer u when handling it failed with reason. When
+	// pause > 0 the failure was one too many: the user's updates are not handled for pause
+	// (the apology is the only time they are told).
+	Apology(u *gotgbot.Update, reason any, pause time.Duration) []A
 }
 
 // Performer carries out the actions of one update, after its state was committed. It calls
@@ -37,13 +42,27 @@ func (f PerformFunc[A]) Perform(ctx context.Context, u *gotgbot.Update, actions 
 	f(ctx, u, actions, done)
 }
 
-// Config tunes a Runtime. The zero value is usable.
+// Config tunes a Runtime. The zero value is usable: no idle passivation, no cap on
+// resident actors, DefaultRestartPolicy.
 type Config struct {
 	// Shards is the number of shard supervisors the routing table is split over;
 	// 0 means 8 × GOMAXPROCS.
 	Shards int
+	// Restart is the supervision policy; zero fields take DefaultRestartPolicy's.
+	Restart RestartPolicy
+	// IdleTimeout passivates a user actor that got no update for this long: it stops, and
+	// its committed state, kept in the store, is reloaded when the user writes again.
+	// 0 keeps actors until MaxResident evicts them.
+	IdleTimeout time.Duration
+	// MaxResident caps the user actors alive at once, passivating the least recently used
+	// first; 0 means no cap. Each shard keeps its share, so the cap holds to within the
+	// number of shards.
+	MaxResident int
 	// Logger receives the runtime's events; nil means slog.Default().
 	Logger *slog.Logger
+	// Now and Rand replace the clock and the jitter's random source in tests.
+	Now  func() time.Time
+	Rand func() float64
 }
 
 // ErrClosed is returned by Deliver after Close.
@@ -51,6 +70,8 @@ var ErrClosed = errors.New("actors: runtime closed")
 
 // Runtime hosts one actor per key under shard supervisors. It is safe for concurrent use.
 type Runtime[S, A any] struct {
+	cfg       Config
+	policy    RestartPolicy
 	ctx       context.Context
 	cancel    context.CancelFunc
 	log       *slog.Logger
@@ -61,65 +82,130 @@ type Runtime[S, A any] struct {
 	userProps *actor.Props
 	shards    []*actor.PID
 	closed    atomic.Bool
+	stopSweep chan struct{}
 	counters  counters
+	restarts  restartLog
+	crashLog  *rate.Limiter
+	muted     atomic.Int64 // crash log lines suppressed since the last one written
 }
 
 type counters struct {
-	delivered atomic.Int64
-	handled   atomic.Int64
-	crashes   atomic.Int64
-	spawned   atomic.Int64
-	stopped   atomic.Int64
+	delivered  atomic.Int64
+	handled    atomic.Int64
+	crashes    atomic.Int64
+	spawned    atomic.Int64
+	passivated atomic.Int64
+	stopped    atomic.Int64
+	paused     atomic.Int64
+	cooling    atomic.Int64
 }
 
 // Stats is a snapshot of a Runtime's counters.
 type Stats struct {
-	Delivered int64 // updates handed to Deliver
-	Handled   int64 // updates whose new state was committed
-	Crashes   int64 // updates whose handling failed (each got an apology)
-	Spawned   int64 // user actors started since the runtime began
-	Resident  int64 // user actors alive now
+	Delivered   int64 // updates handed to Deliver
+	Handled     int64 // updates whose new state was committed
+	Crashes     int64 // updates whose handling failed (each got an apology)
+	Paused      int64 // updates finished unanswered because their user was cooling down
+	Backlog     int64 // updates delivered and not yet handled: what waits in mailboxes
+	Spawned     int64 // user actors started since the runtime began
+	Passivated  int64 // user actors stopped for idleness or over MaxResident
+	Resident    int64 // user actors alive now (not yet stopped)
+	CoolingDown int64 // users paused after a crash loop
+	Restarts    RestartStats
 }
 
 // New starts a Runtime that runs logic for every key, commits to store and hands actions to
 // performer. ctx bounds the work the runtime starts (the context handed to Perform).
 func New[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], performer Performer[A], store Store[S]) *Runtime[S, A] {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
-	n := cfg.Shards
-	if n <= 0 {
-		n = 8 * runtime.GOMAXPROCS(0)
+	if cfg.Shards <= 0 {
+		cfg.Shards = 8 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	rt := &Runtime[S, A]{
+		cfg:       cfg,
+		policy:    cfg.Restart.withDefaults(),
 		ctx:       rctx,
 		cancel:    cancel,
-		log:       log,
+		log:       cfg.Logger,
 		logic:     logic,
 		performer: performer,
 		store:     store,
-		system:    actor.NewActorSystem(actor.WithLoggerFactory(quietLogger(log))),
+		system:    actor.NewActorSystem(actor.WithLoggerFactory(quietLogger(cfg.Logger))),
+		stopSweep: make(chan struct{}),
+		// A crash storm must not flood the log: a burst of 20 lines, then 5 a second.
+		crashLog: rate.NewLimiter(5, 20),
 	}
 	rt.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor[S, A]{rt: rt} })
-	shardProps := actor.PropsFromProducer(func() actor.Actor {
-		return &shard[S, A]{rt: rt, children: make(map[int64]*actor.PID)}
-	})
-	rt.shards = make([]*actor.PID, n)
+	shardCap := 0
+	if cfg.MaxResident > 0 {
+		shardCap = max(1, (cfg.MaxResident+cfg.Shards-1)/cfg.Shards)
+	}
+	rt.shards = make([]*actor.PID, cfg.Shards)
 	for i := range rt.shards {
-		pid, err := rt.system.Root.SpawnNamed(shardProps, fmt.Sprintf("shard%d", i))
+		props := actor.PropsFromProducer(func() actor.Actor { return newShard(rt, shardCap) })
+		pid, err := rt.system.Root.SpawnNamed(props, fmt.Sprintf("shard%d", i))
 		if err != nil {
 			// A fresh actor system has no names taken; this cannot happen.
 			panic(fmt.Sprintf("actors: spawn shard %d: %v", i, err))
 		}
 		rt.shards[i] = pid
 	}
+	go rt.sweeper()
 	return rt
 }
 
+// sweeper has every shard look for idle actors and ended cool-downs, a few times per idle
+// timeout: often enough that an actor idles at most a quarter longer than asked.
+func (rt *Runtime[S, A]) sweeper() {
+	every := 30 * time.Second
+	if idle := rt.cfg.IdleTimeout; idle > 0 {
+		every = min(every, max(idle/4, time.Millisecond))
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			for _, pid := range rt.shards {
+				rt.system.Root.Send(pid, sweepTick)
+			}
+		case <-rt.stopSweep:
+			return
+		}
+	}
+}
+
+var sweepTick = &sweep{}
+
+func (rt *Runtime[S, A]) now() time.Time { return rt.cfg.Now() }
+func (rt *Runtime[S, A]) rand() float64  { return rt.cfg.Rand() }
+
+// crashed logs a crash, unless crashes are coming too fast to log each one.
+func (rt *Runtime[S, A]) crashed(c *Crash) {
+	if !rt.crashLog.Allow() {
+		rt.muted.Add(1)
+		return
+	}
+	rt.log.Error("user actor crashed",
+		slog.Int64("key", c.Key),
+		slog.Int64("update", c.UpdateID),
+		slog.Any("panic", c.Reason),
+		slog.String("stack", string(c.Stack)),
+		slog.Int64("crashes_not_logged", rt.muted.Swap(0)))
+}
+
 // System returns the protoactor system the runtime runs on, e.g. to subscribe to its
-// EventStream (the runtime publishes an *actor.SupervisorEvent for every restart).
+// EventStream (the runtime publishes an *actor.SupervisorEvent for every restart, and a
+// *CoolDown and a *Passivated event).
 func (rt *Runtime[S, A]) System() *actor.ActorSystem { return rt.system }
 
 // Deliver hands u to the actor of its key. It never blocks on the actor; done is called once
@@ -142,14 +228,19 @@ func (rt *Runtime[S, A]) Deliver(u *gotgbot.Update, done func()) error {
 
 // Stats returns the runtime's counters.
 func (rt *Runtime[S, A]) Stats() Stats {
-	spawned := rt.counters.spawned.Load()
-	return Stats{
-		Delivered: rt.counters.delivered.Load(),
-		Handled:   rt.counters.handled.Load(),
-		Crashes:   rt.counters.crashes.Load(),
-		Spawned:   spawned,
-		Resident:  spawned - rt.counters.stopped.Load(),
+	st := Stats{
+		Delivered:   rt.counters.delivered.Load(),
+		Handled:     rt.counters.handled.Load(),
+		Crashes:     rt.counters.crashes.Load(),
+		Paused:      rt.counters.paused.Load(),
+		Spawned:     rt.counters.spawned.Load(),
+		Passivated:  rt.counters.passivated.Load(),
+		CoolingDown: rt.counters.cooling.Load(),
+		Restarts:    rt.restarts.stats(rt.now()),
 	}
+	st.Resident = st.Spawned - rt.counters.stopped.Load()
+	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused
+	return st
 }
 
 // Close stops every actor. Updates still queued in mailboxes are dropped, so the caller
@@ -159,6 +250,7 @@ func (rt *Runtime[S, A]) Close(ctx context.Context) error {
 	if rt.closed.Swap(true) {
 		return nil
 	}
+	close(rt.stopSweep)
 	defer rt.cancel()
 	defer rt.system.Shutdown()
 	stopped := make([]*actor.Future, len(rt.shards))
@@ -219,6 +311,7 @@ func messageKey(m *gotgbot.Message) (int64, bool) {
 type delivery struct {
 	update   *gotgbot.Update
 	key      int64
+	seq      uint64 // the shard's number for it, per actor (see shard)
 	done     func()
 	finished atomic.Bool
 }

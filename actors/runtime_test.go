@@ -25,6 +25,7 @@ type count struct{ n int64 }
 type reply struct {
 	update int64
 	n      int64 // 0 for an apology
+	paused bool  // the apology says the user is paused
 }
 
 func (counter) Handle(s count, u *gotgbot.Update) (count, []reply) {
@@ -35,8 +36,8 @@ func (counter) Handle(s count, u *gotgbot.Update) (count, []reply) {
 	return s, []reply{{update: u.UpdateId, n: s.n}}
 }
 
-func (counter) Apology(u *gotgbot.Update, _ any) []reply {
-	return []reply{{update: u.UpdateId}}
+func (counter) Apology(u *gotgbot.Update, _ any, pause time.Duration) []reply {
+	return []reply{{update: u.UpdateId, paused: pause > 0}}
 }
 
 // recorder is a Performer that keeps every reply per key, in the order performed.
@@ -100,9 +101,18 @@ func waitDone(tb testing.TB, wg *sync.WaitGroup, d time.Duration) {
 	}
 }
 
-func newRuntime(tb testing.TB, rec *recorder) *actors.Runtime[count, reply] {
+// fastRestarts keeps tests quick: backoff in milliseconds, and no cool-down unless a test
+// asks for one.
+var fastRestarts = actors.RestartPolicy{MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRestarts: 1 << 20}
+
+func newRuntime(tb testing.TB, rec *recorder, cfg ...actors.Config) *actors.Runtime[count, reply] {
 	tb.Helper()
-	rt := actors.New(context.Background(), actors.Config{Logger: slog.New(slog.DiscardHandler)}, actors.Logic[count, reply](counter{}), actors.Performer[reply](rec), actors.NewMemoryStore[count]())
+	c := actors.Config{Restart: fastRestarts}
+	if len(cfg) > 0 {
+		c = cfg[0]
+	}
+	c.Logger = slog.New(slog.DiscardHandler)
+	rt := actors.New(context.Background(), c, actors.Logic[count, reply](counter{}), actors.Performer[reply](rec), actors.NewMemoryStore(actors.MemoryConfig[count]{}))
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -231,7 +241,7 @@ func TestKeyOf(t *testing.T) {
 }
 
 func TestDeliverAfterClose(t *testing.T) {
-	rt := actors.New(context.Background(), actors.Config{Logger: slog.New(slog.DiscardHandler)}, actors.Logic[count, reply](counter{}), actors.Performer[reply](newRecorder()), actors.NewMemoryStore[count]())
+	rt := actors.New(context.Background(), actors.Config{Logger: slog.New(slog.DiscardHandler)}, actors.Logic[count, reply](counter{}), actors.Performer[reply](newRecorder()), actors.NewMemoryStore(actors.MemoryConfig[count]{}))
 	if err := rt.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}

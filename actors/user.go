@@ -15,12 +15,15 @@ type userActor[S, A any] struct {
 	rt    *Runtime[S, A]
 	key   int64
 	state S
+	seen  uint64 // number of the newest delivery handled (see shard)
 }
 
 func (a *userActor[S, A]) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *delivery:
 		a.handle(m)
+	case *passivate:
+		c.Send(c.Parent(), &idle{key: a.key, pid: c.Self(), seen: a.seen})
 	case *actor.Started:
 		a.start(c)
 	}
@@ -44,6 +47,7 @@ func (a *userActor[S, A]) start(c actor.Context) {
 func (a *userActor[S, A]) handle(d *delivery) {
 	next, actions := a.apply(d)
 	a.state = next
+	a.seen = d.seq
 	a.rt.counters.handled.Add(1)
 	a.rt.performer.Perform(a.rt.ctx, d.update, actions, d.finish)
 }

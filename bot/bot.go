@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,28 +32,41 @@ type Config struct {
 	// DrainTimeout bounds the graceful stop: finishing in-flight updates and their
 	// replies. 0 means 25s, under the 30s Render and Kubernetes give by default.
 	DrainTimeout time.Duration
-	Version      string
-	Logger       *slog.Logger
+	// Restart is the supervision policy of user actors; zero fields take
+	// actors.DefaultRestartPolicy's.
+	Restart actors.RestartPolicy
+	// IdleTimeout passivates a user actor idle this long; 0 never does.
+	IdleTimeout time.Duration
+	// MaxResident caps the user actors in memory, least recently used passivated first;
+	// 0 means no cap.
+	MaxResident int
+	// MaxContextBytes refuses to commit a user's context larger than this; 0 means no
+	// bound. ContextExpiry forgets a context untouched this long; 0 keeps it.
+	MaxContextBytes int
+	ContextExpiry   time.Duration
+	Version         string
+	Logger          *slog.Logger
 }
 
 // Bot is the shipped bot: long-polling intake, the actor runtime running the notebook
 // conversation, and the outbound sender.
 type Bot struct {
-	cfg     Config
-	log     *slog.Logger
-	api     *gotgbot.Bot
-	logic   *notebook.Notebook
-	store   *actors.MemoryStore[notebook.Context]
-	runtime *actors.Runtime[notebook.Context, notebook.Action]
-	sender  *outbound.Sender
-	poller  *intake.Poller
-	started time.Time
-	ready   atomic.Bool
-
+	cfg       Config
+	log       *slog.Logger
+	api       *gotgbot.Bot
 	transport *http.Transport
+	logic     *notebook.Notebook
+	store     *actors.MemoryStore[notebook.Context]
+	runtime   *actors.Runtime[notebook.Context, notebook.Action]
+	sender    *outbound.Sender
+	poller    *intake.Poller
+	meter     *meter
+	started   time.Time
+	ready     atomic.Bool
 }
 
-// New builds a Bot; it contacts nothing until Run.
+// New builds a Bot and starts its runtime and sender; it contacts Telegram only in Run.
+// A Bot that was built must be Run (which also stops it).
 func New(cfg Config) (*Bot, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("bot: token is empty")
@@ -82,50 +93,43 @@ func New(cfg Config) (*Bot, error) {
 	for _, id := range cfg.Admins {
 		admins[id] = true
 	}
-	return &Bot{
+	b := &Bot{
 		cfg:       cfg,
-		transport: transport,
 		log:       cfg.Logger,
 		api:       api,
+		transport: transport,
 		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos},
-		store:     actors.NewMemoryStore[notebook.Context](),
-	}, nil
+		store: actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{
+			MaxSize: cfg.MaxContextBytes, Size: notebook.Context.Size, ExpireAfter: cfg.ContextExpiry,
+		}),
+		started: time.Now(),
+	}
+	b.sender = outbound.New(outbound.Config{Workers: cfg.Workers, Logger: b.log})
+	b.runtime = actors.New(context.Background(), actors.Config{
+		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Logger: b.log,
+	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
+	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
+		Timeout:        cfg.PollTimeout,
+		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
+		Logger:         b.log,
+	})
+	b.meter = newMeter(b.counts)
+	return b, nil
 }
 
-// Ready reports whether the bot is taking updates.
+// Ready reports whether the bot is taking updates: false before intake starts and while
+// draining.
 func (b *Bot) Ready() bool { return b.ready.Load() }
 
 // Run serves until ctx is done, then stops gracefully: it stops fetching, waits (up to
 // DrainTimeout) for the updates in flight and their replies, confirms them to Telegram and
 // returns. It returns an error only when the bot cannot run at all (the token is refused).
 func (b *Bot) Run(ctx context.Context) error {
-	me, err := b.getMe(ctx)
-	if err != nil {
-		return err
-	}
-	b.logic.Username = me.Username
-	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id), slog.String("version", b.cfg.Version))
-	if _, err := b.api.DeleteWebhookWithContext(ctx, nil); err != nil {
-		// A webhook left set makes getUpdates fail; the poller will report that.
-		b.log.Warn("deleteWebhook failed", slog.Any("err", err))
-	}
-
-	// The runtime and the sender outlive ctx: replies of in-flight updates still go out
-	// while draining.
-	base := context.WithoutCancel(ctx)
-	b.sender = outbound.New(outbound.Config{Workers: b.cfg.Workers, Logger: b.log})
-	b.runtime = actors.New(base, actors.Config{Logger: b.log}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
-	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
-		Timeout:        b.cfg.PollTimeout,
-		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
-		Logger:         b.log,
-	})
-	b.started = time.Now()
-	b.ready.Store(true)
-	runErr := b.poller.Run(ctx)
+	defer b.meter.stop()
+	runErr := b.serve(ctx)
 	b.ready.Store(false)
 
-	dctx, cancel := context.WithTimeout(base, b.cfg.DrainTimeout)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
 	defer cancel()
 	var errs []error
 	if err := b.poller.Drain(dctx); err != nil {
@@ -144,6 +148,21 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.log.Info("bot stopped cleanly")
 	}
 	return runErr
+}
+
+func (b *Bot) serve(ctx context.Context) error {
+	me, err := b.getMe(ctx)
+	if err != nil {
+		return err
+	}
+	b.logic.Username = me.Username
+	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id), slog.String("version", b.cfg.Version))
+	if _, err := b.api.DeleteWebhookWithContext(ctx, nil); err != nil {
+		// A webhook left set makes getUpdates fail; the poller will report that.
+		b.log.Warn("deleteWebhook failed", slog.Any("err", err))
+	}
+	b.ready.Store(true)
+	return b.poller.Run(ctx)
 }
 
 // getMe learns the bot's username, retrying while the Bot API is unreachable: a bot that
@@ -168,20 +187,4 @@ func (b *Bot) getMe(ctx context.Context) (*gotgbot.User, error) {
 		case <-t.C:
 		}
 	}
-}
-
-// Status is the supervisor's report for /status.
-func (b *Bot) Status() string {
-	rs := b.runtime.Stats()
-	ss := b.sender.Stats()
-	ps := b.poller.Stats()
-	var mem runtime.MemStats
-	runtime.ReadMemStats(&mem)
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "Troupe %s, up %s\n", b.cfg.Version, time.Since(b.started).Round(time.Second))
-	fmt.Fprintf(&sb, "actors: %d resident, %d spawned\n", rs.Resident, rs.Spawned)
-	fmt.Fprintf(&sb, "updates: %d in, %d handled, %d crashed, %d in flight\n", rs.Delivered, rs.Handled, rs.Crashes, ps.InFlight)
-	fmt.Fprintf(&sb, "replies: %d sent, %d failed\n", ss.Sent, ss.Failed)
-	fmt.Fprintf(&sb, "memory: heap %d MiB, %d goroutines", mem.HeapAlloc>>20, runtime.NumGoroutine())
-	return sb.String()
 }

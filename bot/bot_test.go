@@ -20,6 +20,11 @@ const token = "100:e2e-token"
 // it stopped cleanly) when the test ends.
 func startBot(tb testing.TB, cfg bot.Config) *emulator.Server {
 	tb.Helper()
+	return startBotHook(tb, cfg, func(*bot.Bot) {})
+}
+
+func startBotHook(tb testing.TB, cfg bot.Config, hook func(*bot.Bot)) *emulator.Server {
+	tb.Helper()
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
 	if err != nil {
 		tb.Fatal(err)
@@ -33,6 +38,7 @@ func startBot(tb testing.TB, cfg bot.Config) *emulator.Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	hook(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
@@ -171,15 +177,5 @@ func TestResetConversation(t *testing.T) {
 	}
 	if sent[1].MessageID != confirm.MessageID || len(sent[1].Buttons) != 0 {
 		t.Errorf("the edit changed message %d with buttons %v; want message %d without", sent[1].MessageID, sent[1].Buttons, confirm.MessageID)
-	}
-}
-
-func TestStatusForAdmin(t *testing.T) {
-	emu := startBot(t, bot.Config{Admins: []int64{9}, Version: "v-test"})
-	p, _ := emu.SendText(9, "/status")
-	waitConfirmed(t, emu, p.UpdateID)
-	sent := emu.Sent()
-	if len(sent) != 1 || !strings.HasPrefix(sent[0].Text, "Troupe v-test, up ") {
-		t.Fatalf("status = %+v", sent)
 	}
 }

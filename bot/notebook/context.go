@@ -29,8 +29,15 @@ type Entry struct {
 // newest return a new Series and leave the old one intact, sharing all but O(log n) of its
 // nodes. The zero value is an empty series.
 type Series struct {
-	l   *immutable.List[Entry]
-	sum kahan // of the values, kept as entries come and go so the mean costs O(1)
+	l      *immutable.List[Entry]
+	sum    kahan // of the values, kept as entries come and go so the mean costs O(1)
+	labels int   // bytes of all labels, likewise kept for Size
+}
+
+// Size estimates the memory a Context holds, in bytes, in O(1): what the store bounds.
+func (c Context) Size() int {
+	const perEntry = 8 + 16 + 8 + 8 // value, label header, date, share of the list's nodes
+	return 64 + c.Series.Len()*perEntry + c.Series.labels
 }
 
 // kahan is a compensated (Neumaier) running sum: adding and removing values over a long
@@ -84,13 +91,13 @@ func (s Series) Append(e Entry, max int) (next Series, oldest Entry, dropped boo
 	if l == nil {
 		l = immutable.NewList[Entry]()
 	}
-	total := s.sum
+	total, labels := s.sum, s.labels
 	if max > 0 && l.Len() >= max {
 		oldest, dropped = l.Get(0), true
 		l = l.Slice(l.Len()-max+1, l.Len())
-		total = total.add(-oldest.Value)
+		total, labels = total.add(-oldest.Value), labels-len(oldest.Label)
 	}
-	return Series{l: l.Append(e), sum: total.add(e.Value)}, oldest, dropped
+	return Series{l: l.Append(e), sum: total.add(e.Value), labels: labels + len(e.Label)}, oldest, dropped
 }
 
 // Undo returns the series without its newest entry, and that entry.
@@ -103,7 +110,7 @@ func (s Series) Undo() (next Series, removed Entry, ok bool) {
 	if n == 1 {
 		return Series{}, removed, true
 	}
-	return Series{l: s.l.Slice(0, n-1), sum: s.sum.add(-removed.Value)}, removed, true
+	return Series{l: s.l.Slice(0, n-1), sum: s.sum.add(-removed.Value), labels: s.labels - len(removed.Label)}, removed, true
 }
 
 // Tail returns the values of the newest n entries (all of them when n <= 0 or n > Len),

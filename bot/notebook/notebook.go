@@ -1,11 +1,15 @@
 package notebook
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/actors"
 )
 
 // Limits bound what one user can store and send. Hitting one gets a clear reply.
@@ -56,12 +60,33 @@ func (nb *Notebook) Handle(c Context, u *gotgbot.Update) (Context, []Action) {
 	return c, nil
 }
 
-// Apology answers an update whose handling failed: nothing of it was recorded.
-func (nb *Notebook) Apology(u *gotgbot.Update, _ any) []Action {
-	if u.CallbackQuery != nil {
-		return []Action{{Kind: AnswerCallback, Text: "Sorry, that failed; nothing was changed. Please try again."}}
+// Apology answers an update whose handling failed: nothing of it was recorded. When pause
+// is set, the user's messages are ignored for that long, and this is where they learn it.
+func (nb *Notebook) Apology(u *gotgbot.Update, reason any, pause time.Duration) []Action {
+	text := "Sorry, something went wrong with that message; nothing was recorded. Please try again."
+	if err, ok := reason.(error); ok && errors.Is(err, actors.ErrStateTooLarge) {
+		text = "Your notebook is full, so that was not recorded. /undo or /reset makes room."
 	}
-	return []Action{reply("Sorry, something went wrong with that message; nothing was recorded. Please try again.")}
+	if pause > 0 {
+		text = "Sorry, that failed too. After repeated errors I'm pausing for " + duration(pause) +
+			": messages you send meanwhile are ignored. Your recorded values are safe."
+	}
+	if u.CallbackQuery != nil {
+		return []Action{{Kind: AnswerCallback, Text: quote(text, 200)}}
+	}
+	return []Action{reply(text)}
+}
+
+// duration says d the way people do: "1 minute", "90 seconds", "2 hours".
+func duration(d time.Duration) string {
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour", "hours")
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int(d/time.Minute), "minute", "minutes")
+	default:
+		return plural(int(d.Round(time.Second)/time.Second), "second", "seconds")
+	}
 }
 
 func reply(text string) Action { return Action{Kind: SendReply, Text: text} }

@@ -1,12 +1,16 @@
 package notebook
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/actors"
 )
 
 const user = 42
@@ -178,12 +182,41 @@ func TestChaos(t *testing.T) {
 
 func TestApology(t *testing.T) {
 	nb := newNotebook()
-	if got := replyText(t, nb.Apology(message("panic"), ChaosPanic)); !strings.HasPrefix(got, "Sorry") {
-		t.Errorf("apology = %q", got)
+	tests := []struct {
+		name   string
+		reason any
+		pause  time.Duration
+		want   string
+	}{
+		{"crash", ChaosPanic, 0, "Sorry, something went wrong with that message; nothing was recorded. Please try again."},
+		{"full", fmt.Errorf("commit: %w", actors.ErrStateTooLarge), 0, "Your notebook is full, so that was not recorded. /undo or /reset makes room."},
+		{"paused", ChaosPanic, time.Minute, "Sorry, that failed too. After repeated errors I'm pausing for 1 minute: messages you send meanwhile are ignored. Your recorded values are safe."},
+		{"paused seconds", ChaosPanic, 90 * time.Second, "Sorry, that failed too. After repeated errors I'm pausing for 90 seconds…"},
 	}
-	a := nb.Apology(press("reset:yes:1"), "boom")
-	if len(a) != 1 || a[0].Kind != AnswerCallback {
-		t.Errorf("apology to a button = %+v, want a callback answer", a)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := replyText(t, nb.Apology(message("panic"), tt.reason, tt.pause))
+			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok && strings.HasPrefix(got, prefix) {
+				return
+			}
+			if got != tt.want {
+				t.Errorf("apology = %q\nwant      %q", got, tt.want)
+			}
+		})
+	}
+	a := nb.Apology(press("reset:yes:1"), "boom", 0)
+	if len(a) != 1 || a[0].Kind != AnswerCallback || len(a[0].Text) > 200 {
+		t.Errorf("apology to a button = %+v, want a short callback answer", a)
+	}
+}
+
+func TestSizeGrowsWithTheSeries(t *testing.T) {
+	nb := newNotebook()
+	small, _ := feed(nb, Context{}, "1")
+	big, _ := feed(nb, small, "2 a long label here", "3")
+	undone, _ := nb.Handle(big, message("/undo"))
+	if !(small.Size() < undone.Size() && undone.Size() < big.Size()) {
+		t.Errorf("sizes %d, %d, %d do not follow the series", small.Size(), undone.Size(), big.Size())
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/troupebot/troupe/actors"
 )
 
 // config is the bot's configuration: each setting is a flag whose default comes from an
@@ -19,6 +22,12 @@ type config struct {
 	admins  []int64
 	chaos   bool
 	version bool
+
+	idleTimeout     time.Duration
+	maxResident     int
+	restart         actors.RestartPolicy
+	maxContextBytes int
+	contextExpiry   time.Duration
 }
 
 // setting documents one flag and the environment variable that sets its default. The
@@ -34,6 +43,16 @@ var settings = []setting{
 	{"listen", "PORT", "HTTP address for /healthz, /readyz and /metrics; PORT=N means :N"},
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
 	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
+	{"idle-timeout", "BOT_IDLE_TIMEOUT", "a user actor idle this long is passivated (its context stays in the store)"},
+	{"max-resident", "BOT_MAX_RESIDENT", "cap on user actors in memory, least recently used passivated first; default sized to memory"},
+	{"max-restarts", "BOT_MAX_RESTARTS", "crashes of one user's actor within -restart-window before it is paused for -cooldown"},
+	{"restart-window", "BOT_RESTART_WINDOW", "the window -max-restarts counts crashes in"},
+	{"restart-backoff", "BOT_RESTART_BACKOFF", "delay before restarting after a repeated crash; doubles with each one"},
+	{"restart-backoff-max", "BOT_RESTART_BACKOFF_MAX", "cap on the restart delay"},
+	{"restart-jitter", "BOT_RESTART_JITTER", "restart delays vary by up to this fraction, 0 to 1"},
+	{"cooldown", "BOT_COOLDOWN", "how long a crash-looping user's messages are paused"},
+	{"max-context-bytes", "BOT_MAX_CONTEXT_BYTES", "largest context one user may keep; 0 means no limit"},
+	{"context-expiry", "BOT_CONTEXT_EXPIRY", "forget a user's context untouched this long; 0 keeps it"},
 }
 
 func lookup(flagName string) setting {
@@ -80,6 +99,45 @@ func (b *binder) bool(p *bool, name string) {
 	b.fs.BoolVar(p, name, def, b.usage(s))
 }
 
+func (b *binder) duration(p *time.Duration, name string, def time.Duration) {
+	s, v := b.env(name)
+	if v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a duration like 90s or 10m", s.env, v))
+		} else {
+			def = d
+		}
+	}
+	b.fs.DurationVar(p, name, def, b.usage(s))
+}
+
+func (b *binder) int(p *int, name string, def int) {
+	s, v := b.env(name)
+	if v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a whole number", s.env, v))
+		} else {
+			def = n
+		}
+	}
+	b.fs.IntVar(p, name, def, b.usage(s))
+}
+
+func (b *binder) float(p *float64, name string, def float64) {
+	s, v := b.env(name)
+	if v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a number", s.env, v))
+		} else {
+			def = f
+		}
+	}
+	b.fs.Float64Var(p, name, def, b.usage(s))
+}
+
 // parseConfig reads args and the environment. Bad values, from either, are errors that
 // name the flag or variable and the value.
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
@@ -108,6 +166,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	b.bool(&c.chaos, "chaos")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 
+	d := actors.DefaultRestartPolicy
+	b.duration(&c.idleTimeout, "idle-timeout", 10*time.Minute)
+	b.int(&c.maxResident, "max-resident", defaultMaxResident())
+	b.int(&c.restart.MaxRestarts, "max-restarts", d.MaxRestarts)
+	b.duration(&c.restart.Window, "restart-window", d.Window)
+	b.duration(&c.restart.MinBackoff, "restart-backoff", d.MinBackoff)
+	b.duration(&c.restart.MaxBackoff, "restart-backoff-max", d.MaxBackoff)
+	b.float(&c.restart.Jitter, "restart-jitter", d.Jitter)
+	b.duration(&c.restart.CoolDown, "cooldown", d.CoolDown)
+	b.int(&c.maxContextBytes, "max-context-bytes", 4<<20)
+	b.duration(&c.contextExpiry, "context-expiry", 0)
+
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -118,6 +188,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	var err error
 	if c.admins, err = parseIDs(admins); err != nil {
 		errs = append(errs, fmt.Errorf("-admins (env %s): %w", lookup("admins").env, err))
+	}
+	if c.restart.Jitter > 1 {
+		errs = append(errs, fmt.Errorf("-restart-jitter %v: must be between 0 and 1", c.restart.Jitter))
+	}
+	if c.restart.MaxRestarts < 1 {
+		errs = append(errs, fmt.Errorf("-max-restarts %d: must be at least 1", c.restart.MaxRestarts))
 	}
 	if c.mode != "polling" {
 		errs = append(errs, fmt.Errorf("-mode (env %s) %q: the only mode is polling", lookup("mode").env, c.mode))

@@ -1,6 +1,8 @@
 // Command bot is the Troupe bot server. With a token it serves Telegram over long polling;
 // without one it starts the sandbox: the bot against an in-process Bot API emulator,
-// chatting on the terminal. See docs/configuration.md for every flag and variable.
+// chatting on the terminal. In both, -listen serves /healthz, /readyz and /metrics.
+// `bot healthcheck` asks /healthz of a running bot and exits 0 or 1, for container health
+// checks. See docs/configuration.md for every flag and variable.
 package main
 
 import (
@@ -10,11 +12,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/ops"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -26,6 +32,10 @@ func main() {
 
 // run is main with its dependencies passed in, so tests run the real command in-process.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	healthcheck := len(args) > 0 && args[0] == "healthcheck"
+	if healthcheck {
+		args = args[1:]
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -40,6 +50,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if healthcheck {
+		if err := ops.Healthcheck(ctx, cfg.listen); err != nil {
+			fmt.Fprintf(stderr, "bot: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 
 	if cfg.token == "" {
 		sb := &sandbox{
@@ -57,16 +74,57 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	b, err := bot.New(bot.Config{Token: cfg.token, APIURL: cfg.apiURL, Admins: cfg.admins, Chaos: cfg.chaos, Version: version, Logger: log})
+	b, err := bot.New(botConfig(cfg, cfg.token, cfg.apiURL, log))
 	if err != nil {
 		log.Error("cannot start", slog.Any("err", err))
 		return 1
 	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		log.Error("cannot listen", slog.String("addr", cfg.listen), slog.Any("err", err))
+		return 1
+	}
+	srv := serveOps(ln, b, log)
+	defer shutdown(srv)
 	if err := b.Run(ctx); err != nil {
 		log.Error("stopped", slog.Any("err", err))
 		return 1
 	}
 	return 0
+}
+
+// botConfig carries the command's configuration into the bot's.
+func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
+	return bot.Config{
+		Token:           token,
+		APIURL:          apiURL,
+		Admins:          cfg.admins,
+		Chaos:           cfg.chaos,
+		Restart:         cfg.restart,
+		IdleTimeout:     cfg.idleTimeout,
+		MaxResident:     cfg.maxResident,
+		MaxContextBytes: cfg.maxContextBytes,
+		ContextExpiry:   cfg.contextExpiry,
+		Version:         version,
+		Logger:          log,
+	}
+}
+
+// serveOps serves /healthz, /readyz and /metrics on ln until shutdown.
+func serveOps(ln net.Listener, b *bot.Bot, log *slog.Logger) *http.Server {
+	srv := &http.Server{Handler: ops.Handler(b, b.Registry()), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP server stopped", slog.Any("err", err))
+		}
+	}()
+	return srv
+}
+
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
 }
 
 // isTerminal reports whether r is an interactive terminal, not a pipe or a file.

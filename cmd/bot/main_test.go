@@ -1,18 +1,37 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/troupebot/troupe/actors"
 )
 
 func TestParseConfig(t *testing.T) {
+	defaults := func(change func(*config)) config {
+		c := config{
+			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080",
+			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
+			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
+		}
+		if change != nil {
+			change(&c)
+		}
+		return c
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -20,23 +39,35 @@ func TestParseConfig(t *testing.T) {
 		want config
 		err  string
 	}{
-		{
-			name: "defaults",
-			want: config{apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080"},
-		},
+		{name: "defaults", want: defaults(nil)},
 		{
 			name: "environment",
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:9", "PORT": "10000", "BOT_ADMINS": "1, 2", "BOT_CHAOS": "true"},
-			want: config{token: "1:x", apiURL: "http://127.0.0.1:9", mode: "polling", listen: ":10000", admins: []int64{1, 2}, chaos: true},
+			env: map[string]string{
+				"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:9", "PORT": "10000", "BOT_ADMINS": "1, 2", "BOT_CHAOS": "true",
+				"BOT_IDLE_TIMEOUT": "30s", "BOT_MAX_RESIDENT": "5000", "BOT_MAX_RESTARTS": "7", "BOT_RESTART_WINDOW": "2m",
+				"BOT_RESTART_BACKOFF": "10ms", "BOT_RESTART_BACKOFF_MAX": "1s", "BOT_RESTART_JITTER": "0.5", "BOT_COOLDOWN": "5m",
+				"BOT_MAX_CONTEXT_BYTES": "1000", "BOT_CONTEXT_EXPIRY": "720h",
+			},
+			want: defaults(func(c *config) {
+				c.token, c.apiURL, c.listen, c.admins, c.chaos = "1:x", "http://127.0.0.1:9", ":10000", []int64{1, 2}, true
+				c.idleTimeout, c.maxResident, c.maxContextBytes, c.contextExpiry = 30*time.Second, 5000, 1000, 720*time.Hour
+				c.restart = actors.RestartPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, Jitter: 0.5, MaxRestarts: 7, Window: 2 * time.Minute, CoolDown: 5 * time.Minute}
+			}),
 		},
 		{
 			name: "flags win over environment",
-			args: []string{"-token", "2:y", "-listen", "127.0.0.1:9000", "-admins", "7", "-chaos=false"},
-			env:  map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "PORT": "10000", "BOT_ADMINS": "1", "BOT_CHAOS": "1"},
-			want: config{token: "2:y", apiURL: "https://api.telegram.org", mode: "polling", listen: "127.0.0.1:9000", admins: []int64{7}},
+			args: []string{"-token", "2:y", "-listen", "127.0.0.1:9000", "-admins", "7", "-chaos=false", "-idle-timeout", "1h", "-max-restarts", "2"},
+			env:  map[string]string{"TELEGRAM_BOT_TOKEN": "1:x", "PORT": "10000", "BOT_ADMINS": "1", "BOT_CHAOS": "1", "BOT_IDLE_TIMEOUT": "1s", "BOT_MAX_RESTARTS": "9"},
+			want: defaults(func(c *config) {
+				c.token, c.listen, c.admins, c.idleTimeout, c.restart.MaxRestarts = "2:y", "127.0.0.1:9000", []int64{7}, time.Hour, 2
+			}),
 		},
 		{name: "bad port", env: map[string]string{"PORT": "http"}, err: `PORT="http": not a port number`},
 		{name: "bad chaos", env: map[string]string{"BOT_CHAOS": "maybe"}, err: `BOT_CHAOS="maybe": not true or false`},
+		{name: "bad duration", env: map[string]string{"BOT_IDLE_TIMEOUT": "ten minutes"}, err: `BOT_IDLE_TIMEOUT="ten minutes": not a duration like 90s or 10m`},
+		{name: "negative count", env: map[string]string{"BOT_MAX_RESIDENT": "-1"}, err: `BOT_MAX_RESIDENT="-1": not a whole number`},
+		{name: "jitter over 1", args: []string{"-restart-jitter", "1.5"}, err: `-restart-jitter 1.5: must be between 0 and 1`},
+		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},
 		{name: "bad mode", args: []string{"-mode", "carrier-pigeon"}, err: `-mode (env BOT_MODE) "carrier-pigeon"`},
 		{name: "stray argument", args: []string{"serve"}, err: `unexpected argument "serve"`},
@@ -74,15 +105,11 @@ func TestEverySettingIsAFlag(t *testing.T) {
 // TestSandboxTranscript pipes a conversation into the built binary, as a newcomer would,
 // and checks the transcript.
 func TestSandboxTranscript(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "bot")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBot(t)
 	script := strings.Join([]string{"/start", "5", "hello", "12.5 coffee", "/stats", "panic", "/undo", "/reset", ":tap 2", "/status", "/nope"}, "\n") + "\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-chaos")
+	cmd := exec.CommandContext(ctx, bin, "-chaos", "-listen", "127.0.0.1:0")
 	cmd.Stdin = strings.NewReader(script)
 	cmd.Env = []string{"HOME=/nonexistent"} // no token: sandbox mode
 	var stdout, stderr bytes.Buffer
@@ -101,7 +128,7 @@ func TestSandboxTranscript(t *testing.T) {
 		"you: /undo\nbot: Removed 12.5 (coffee). 1 value left.\n",
 		"you: /reset\nbot: Delete your 1 value? This cannot be undone.\n     [1: Delete all] [2: Cancel]   (:tap N)\n",
 		"you: :tap 2\nbot (notification): Cancelled\nbot (edited its message): Reset cancelled; your value stays.\n",
-		"you: /status\nbot: Troupe dev, up ",
+		"you: /status\nbot: Troupe dev · up ",
 		"you: /nope\nbot: I don't know /nope. /help lists the commands.\n",
 	}
 	rest := got
@@ -112,4 +139,103 @@ func TestSandboxTranscript(t *testing.T) {
 		}
 		rest = rest[i+len(w):]
 	}
+}
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// buildBot builds the command once per test run, as a newcomer's `go build` would.
+func buildBot(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "troupe-bot-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "bot")
+		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built != "" {
+		os.RemoveAll(filepath.Dir(built))
+	}
+	os.Exit(code)
+}
+
+// TestHealthcheckSubcommand runs `bot healthcheck` against a live sandbox bot, then
+// against the same address once the bot is gone.
+func TestHealthcheckSubcommand(t *testing.T) {
+	bin := buildBot(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bot := exec.CommandContext(ctx, bin, "-listen", addr)
+	stdin, err := bot.StdinPipe() // open: the sandbox waits for input
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := bot.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The sandbox answers this line only once it runs, and by then it serves HTTP.
+	io.WriteString(stdin, "/help\n")
+	lines := bufio.NewScanner(stdout)
+	for !strings.Contains(lines.Text(), "bot: I'm a notebook") {
+		if !lines.Scan() {
+			t.Fatalf("the sandbox ended without answering: %v", lines.Err())
+		}
+	}
+	drained := make(chan struct{})
+	go func() { io.Copy(io.Discard, stdout); close(drained) }()
+
+	check := func() int {
+		out, err := exec.CommandContext(ctx, bin, "healthcheck", "-listen", addr).CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Logf("healthcheck: %s", out)
+			return exit.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	}
+	if code := check(); code != 0 {
+		t.Errorf("healthcheck of a live bot exited %d, want 0", code)
+	}
+	stdin.Close()
+	<-drained
+	if err := bot.Wait(); err != nil {
+		t.Fatalf("sandbox: %v", err)
+	}
+	if code := check(); code != 1 {
+		t.Errorf("healthcheck of a stopped bot exited %d, want 1", code)
+	}
+}
+
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,19 +49,19 @@ func (s *sandbox) run(ctx context.Context) error {
 		return err
 	}
 	defer emu.Close()
-	b, err := bot.New(bot.Config{
-		Token:   sandboxToken,
-		APIURL:  emu.URL(),
-		Admins:  append([]int64{sandboxUser}, s.cfg.admins...),
-		Chaos:   s.cfg.chaos,
-		Version: version,
-		Logger:  s.log,
-		// The emulator answers at once; a short long-poll keeps shutdown quick.
-		PollTimeout:  5 * time.Second,
-		DrainTimeout: 5 * time.Second,
-	})
+	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
+	bc.Admins = append([]int64{sandboxUser}, s.cfg.admins...)
+	// The emulator answers at once; a short long-poll keeps shutdown quick.
+	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, 5*time.Second
+	b, err := bot.New(bc)
 	if err != nil {
 		return err
+	}
+	// The operator's endpoints work here too; a busy port must not spoil a tryout.
+	if ln, err := net.Listen("tcp", s.cfg.listen); err != nil {
+		s.log.Warn("not serving /healthz, /readyz, /metrics", slog.String("addr", s.cfg.listen), slog.Any("err", err))
+	} else {
+		defer shutdown(serveOps(ln, b, s.log))
 	}
 	botCtx, stopBot := context.WithCancel(ctx)
 	defer stopBot()

@@ -1,0 +1,169 @@
+package bot
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot/intake"
+	"github.com/troupebot/troupe/bot/outbound"
+)
+
+// Snapshot is everything the operator's view shows: /status, /metrics.
+type Snapshot struct {
+	Version       string
+	Uptime        time.Duration
+	Runtime       actors.Stats
+	Sender        outbound.Stats
+	Poller        intake.Stats
+	UpdatesPerSec float64 // over the last minute
+	RepliesPerSec float64
+	HeapBytes     uint64
+	RSSBytes      uint64 // 0 where /proc is not readable
+	Goroutines    int
+}
+
+// Snapshot gathers the bot's figures now.
+func (b *Bot) Snapshot() Snapshot {
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	in, out := b.meter.rates()
+	return Snapshot{
+		Version:       b.cfg.Version,
+		Uptime:        time.Since(b.started),
+		Runtime:       b.runtime.Stats(),
+		Sender:        b.sender.Stats(),
+		Poller:        b.poller.Stats(),
+		UpdatesPerSec: in,
+		RepliesPerSec: out,
+		HeapBytes:     mem.HeapAlloc,
+		RSSBytes:      rss(),
+		Goroutines:    runtime.NumGoroutine(),
+	}
+}
+
+// Status is the supervisor's report for /status: short enough for a phone screen.
+func (b *Bot) Status() string { return b.Snapshot().String() }
+
+func (s Snapshot) String() string {
+	r := s.Runtime
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "Troupe %s · up %s\n", s.Version, s.Uptime.Round(time.Second))
+	fmt.Fprintf(&sb, "actors: %d resident · %d spawned · %d passivated\n", r.Resident, r.Spawned, r.Passivated)
+	fmt.Fprintf(&sb, "restarts: %d total · %d last hour · %d cooling down\n", r.Restarts.Total, r.Restarts.LastHour, r.CoolingDown)
+	if len(r.Restarts.Top) > 0 {
+		top := make([]string, len(r.Restarts.Top))
+		for i, kc := range r.Restarts.Top {
+			top[i] = fmt.Sprintf("%d (%d)", kc.Key, kc.Count)
+		}
+		fmt.Fprintf(&sb, "most restarts: %s\n", strings.Join(top, ", "))
+	}
+	fmt.Fprintf(&sb, "backlog: %d in mailboxes · %d in flight\n", r.Backlog, s.Poller.InFlight)
+	fmt.Fprintf(&sb, "last minute: %.1f updates/s in · %.1f replies/s out\n", s.UpdatesPerSec, s.RepliesPerSec)
+	fmt.Fprintf(&sb, "replies: %d sent · %d failed\n", s.Sender.Sent, s.Sender.Failed)
+	fmt.Fprintf(&sb, "memory: heap %s · RSS %s · %d goroutines", mib(s.HeapBytes), mib(s.RSSBytes), s.Goroutines)
+	return sb.String()
+}
+
+func mib(b uint64) string {
+	if b == 0 {
+		return "?"
+	}
+	return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// rss reads the resident set size from /proc/self/status (Linux only).
+func rss() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:")); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(string(rest)), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// counts are the cumulative totals the meter turns into rates.
+func (b *Bot) counts() (updates, replies int64) {
+	return b.runtime.Stats().Delivered, b.sender.Stats().Sent
+}
+
+// meter samples cumulative counts once a second, keeping a minute of samples, so rates
+// over the last minute cost nothing on the hot path.
+type meter struct {
+	read    func() (int64, int64)
+	mu      sync.Mutex
+	samples []sample // ring, oldest first after rotation
+	quit    chan struct{}
+	once    sync.Once
+}
+
+type sample struct {
+	at      time.Time
+	in, out int64
+}
+
+const meterWindow = 60
+
+func newMeter(read func() (int64, int64)) *meter {
+	m := &meter{read: read, samples: make([]sample, 0, meterWindow+1), quit: make(chan struct{})}
+	m.take(time.Now())
+	go m.loop()
+	return m
+}
+
+func (m *meter) loop() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case now := <-t.C:
+			m.take(now)
+		case <-m.quit:
+			return
+		}
+	}
+}
+
+func (m *meter) take(now time.Time) {
+	in, out := m.read()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.samples) == meterWindow+1 {
+		copy(m.samples, m.samples[1:])
+		m.samples = m.samples[:meterWindow]
+	}
+	m.samples = append(m.samples, sample{at: now, in: in, out: out})
+}
+
+// rates returns updates in and replies out per second between the oldest sample kept and
+// now.
+func (m *meter) rates() (in, out float64) {
+	nowIn, nowOut := m.read()
+	m.mu.Lock()
+	oldest := m.samples[0]
+	m.mu.Unlock()
+	secs := time.Since(oldest.at).Seconds()
+	if secs < 1 {
+		return 0, 0
+	}
+	return float64(nowIn-oldest.in) / secs, float64(nowOut-oldest.out) / secs
+}
+
+func (m *meter) stop() { m.once.Do(func() { close(m.quit) }) }

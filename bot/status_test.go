@@ -1,0 +1,149 @@
+package bot_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/ops"
+	"github.com/troupebot/troupe/emulator"
+)
+
+// startBotWith is startBot that also returns the Bot, for its operator's view.
+func startBotWith(tb testing.TB, cfg bot.Config) (*emulator.Server, *bot.Bot) {
+	tb.Helper()
+	var b *bot.Bot
+	emu := startBotHook(tb, cfg, func(x *bot.Bot) { b = x })
+	return emu, b
+}
+
+func send(tb testing.TB, emu *emulator.Server, user int64, text string) {
+	tb.Helper()
+	p, err := emu.SendText(user, text)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	waitConfirmed(tb, emu, p.UpdateID)
+}
+
+func lastText(emu *emulator.Server, chat int64) string {
+	sent := emu.Sent()
+	for i := len(sent) - 1; i >= 0; i-- {
+		if sent[i].ChatID == chat {
+			return sent[i].Text
+		}
+	}
+	return ""
+}
+
+// TestCrashLoopOperatorView has one user crash on every message until the cool-down, while
+// another carries on; /status and /metrics show what the supervisor did.
+func TestCrashLoopOperatorView(t *testing.T) {
+	const admin, looping, other = 9, 100, 200
+	emu, b := startBotWith(t, bot.Config{
+		Chaos:   true,
+		Admins:  []int64{admin},
+		Version: "v-test",
+		Restart: actors.RestartPolicy{MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxRestarts: 3, Window: time.Minute, CoolDown: time.Hour},
+	})
+	for i := range 4 {
+		send(t, emu, looping, "panic")
+		send(t, emu, other, "hi")
+		if i < 3 && !strings.HasPrefix(lastText(emu, looping), "Sorry, something went wrong") {
+			t.Fatalf("crash %d answered %q", i+1, lastText(emu, looping))
+		}
+	}
+	if got := lastText(emu, looping); !strings.Contains(got, "pausing for 1 hour") {
+		t.Fatalf("the 4th crash answered %q, want the pause notice", got)
+	}
+	before := len(emu.Sent())
+	send(t, emu, looping, "hi")
+	if len(emu.Sent()) != before {
+		t.Error("a paused user got a reply")
+	}
+	if got := lastText(emu, other); !strings.HasPrefix(got, "#4 ") {
+		t.Errorf("the other user's 4th reply is %q, want #4", got)
+	}
+
+	send(t, emu, admin, "/status")
+	status := lastText(emu, admin)
+	for _, want := range []string{
+		"Troupe v-test · up ",
+		"actors: 2 resident · 3 spawned · 1 passivated", // the looping actor stopped for its pause
+		"restarts: 4 total · 4 last hour · 1 cooling down",
+		"most restarts: 100 (4)",
+		"backlog: 0 in mailboxes · 1 in flight", // the /status update itself
+		"last minute: ",
+		"replies: ",
+		"memory: heap ",
+	} {
+		if !strings.Contains(status, want) {
+			t.Errorf("/status lacks %q:\n%s", want, status)
+		}
+	}
+	if n := len(strings.Split(status, "\n")); n > 12 {
+		t.Errorf("/status is %d lines; keep it phone-sized", n)
+	}
+
+	rec := httptest.NewRecorder()
+	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics := rec.Body.String()
+	for _, want := range []string{
+		"troupe_restarts_total 4",
+		"troupe_actors_cooling_down 1",
+		"troupe_updates_crashed_total 4",
+		"troupe_updates_paused_total 1",
+		"troupe_actors_resident 2",
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestStatusIsForAdminsOnly(t *testing.T) {
+	emu, _ := startBotWith(t, bot.Config{Admins: []int64{9}})
+	send(t, emu, 10, "/status")
+	if got := lastText(emu, 10); got != "I don't know /status. /help lists the commands." {
+		t.Errorf("non-admin /status = %q", got)
+	}
+}
+
+func TestProbes(t *testing.T) {
+	emu, b := startBotWith(t, bot.Config{})
+	send(t, emu, 1, "hi") // the bot is polling: ready
+	srv := httptest.NewServer(ops.Handler(b, b.Registry()))
+	defer srv.Close()
+	tests := []struct {
+		path string
+		code int
+		body string
+	}{
+		{"/healthz", 200, "ok\n"},
+		{"/readyz", 200, "ready\n"},
+		{"/nope", 404, ""},
+	}
+	for _, tt := range tests {
+		resp, err := http.Get(srv.URL + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || (tt.body != "" && string(body) != tt.body) {
+			t.Errorf("GET %s = %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.code, tt.body)
+		}
+	}
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	if err := ops.Healthcheck(context.Background(), addr); err != nil {
+		t.Errorf("healthcheck of a live bot: %v", err)
+	}
+}

@@ -83,9 +83,9 @@ func scan(vs []float64) stats {
 func prepare(s Series, opt Options, width int) (*chart, error) {
 	c := &chart{
 		kind:   opt.Kind,
-		title:  cleanText(opt.Title, maxTextRunes),
-		xLabel: cleanText(opt.XLabel, maxTextRunes),
-		yLabel: cleanText(opt.YLabel, maxTextRunes),
+		title:  userText(opt.Title, maxTextRunes),
+		xLabel: userText(opt.XLabel, maxTextRunes),
+		yLabel: userText(opt.YLabel, maxTextRunes),
 	}
 	st := scan(s.Values)
 	if st.finite == 0 {
@@ -266,7 +266,7 @@ func barLabels(s Series) []string {
 	switch {
 	case s.Labels != nil:
 		for i, l := range s.Labels {
-			out[i] = cleanText(l, maxTickRunes)
+			out[i] = userText(l, maxTickRunes)
 		}
 	case s.Times != nil:
 		lo, hi := s.Times[0], s.Times[0]

@@ -4,10 +4,12 @@ import (
 	"image/color"
 	"math"
 	"strconv"
+	"strings"
 
 	"git.sr.ht/~sbinet/gg"
 	xdraw "golang.org/x/image/draw"
 	xfont "golang.org/x/image/font"
+	"golang.org/x/image/font/sfnt"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -111,25 +113,31 @@ func (c *chart) plot(size vg.Point, gc *gg.Context) *plot.Plot {
 	if c.hist && yLabel == "" {
 		yLabel = "count"
 	}
-	p.Y.Label.Text = fitText(p.Y.Label.TextStyle, withExp(yLabel, exp), size.Y)
+	// The Y label is centred on the data area, which the title and X axis
+	// make shorter than the canvas.
+	p.Y.Label.Text = fitText(p.Y.Label.TextStyle, withExp(yLabel, exp), 0.7*size.Y)
 
 	xExp := 0
+	xTarget := min(10, max(2, int(size.X/80)))
+	if c.bars != nil && !c.hist && c.xMax <= labelledBars+1 {
+		xTarget = int(c.xMax) // a few bars: number each one if that fits
+	}
 	switch {
 	case c.barLabels != nil:
 		c.barTicks(p, size)
 	case c.times:
-		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, func(target int) []plot.Tick {
+		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, xTarget, func(target int) []plot.Tick {
 			vals, labels := timeTicks(c.xMin, c.xMax, c.loc, target)
 			return ticksOf(vals, labels)
 		}))
 	case c.hist:
-		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, func(target int) []plot.Tick {
+		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, xTarget, func(target int) []plot.Tick {
 			t, e := numericTicks(c.xMin, c.xMax, target, 0, c.valueExp)
 			xExp = e
 			return t
 		}))
 	default:
-		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, func(target int) []plot.Tick {
+		p.X.Tick.Marker = plot.ConstantTicks(fitTicks(p.X.Tick.Label, size.X, xTarget, func(target int) []plot.Tick {
 			// Index axes tick only real positions, 1..n.
 			vals, step := niceTicks(max(1, math.Ceil(c.xMin)), c.xMax, target, 1)
 			if c.labels == nil {
@@ -139,13 +147,13 @@ func (c *chart) plot(size vg.Point, gc *gg.Context) *plot.Plot {
 			labels := make([]string, len(vals))
 			for i, v := range vals {
 				if at := int(v) - 1; at < len(c.labels) {
-					labels[i] = cleanText(c.labels[at], maxTickRunes)
+					labels[i] = userText(c.labels[at], maxTickRunes)
 				}
 			}
 			return ticksOf(vals, labels)
 		}))
 	}
-	p.X.Label.Text = fitText(p.X.Label.TextStyle, c.xNote(xExp), size.X)
+	p.X.Label.Text = fitText(p.X.Label.TextStyle, c.xNote(xExp), 0.9*size.X)
 	return p
 }
 
@@ -194,11 +202,10 @@ func withExp(label string, exp int) string {
 	return label + " (" + e + ")"
 }
 
-// fitTicks asks gen for fewer and fewer ticks until their labels fit side by
-// side in width with a gap between them.
-func fitTicks(sty text.Style, width vg.Length, gen func(target int) []plot.Tick) []plot.Tick {
+// fitTicks asks gen for fewer and fewer ticks, from target down, until their
+// labels fit side by side in width with a gap between them.
+func fitTicks(sty text.Style, width vg.Length, target int, gen func(target int) []plot.Tick) []plot.Tick {
 	gap := sty.Width("00")
-	target := min(10, max(2, int(width/80)))
 	for {
 		ts := gen(target)
 		var total vg.Length
@@ -221,8 +228,9 @@ func (c *chart) barTicks(p *plot.Plot, size vg.Point) {
 	for _, l := range c.barLabels {
 		widest = max(widest, p.X.Tick.Label.Width(l))
 	}
+	upright := widest > 0.9*slot
 	every := 1
-	if widest > 0.9*slot {
+	if upright {
 		p.X.Tick.Label.Rotation = math.Pi / 2
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YCenter
@@ -231,11 +239,44 @@ func (c *chart) barTicks(p *plot.Plot, size vg.Point) {
 	}
 	var ts []plot.Tick
 	for i, l := range c.barLabels {
-		if i%every == 0 {
-			ts = append(ts, plot.Tick{Value: float64(i + 1), Label: l})
+		if i%every != 0 {
+			continue
 		}
+		if upright {
+			// gonum anchors upright labels a descent too high, over the
+			// tick mark; trailing spaces push the text clear of it.
+			l += "  "
+		}
+		ts = append(ts, plot.Tick{Value: float64(i + 1), Label: l})
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ts)
+}
+
+// userText prepares text a user wrote for drawing: cleaned and cut to
+// maxRunes by cleanText, with characters the chart font has no glyph for
+// (CJK, emoji, most scripts beyond Latin, Greek, Cyrillic and Hebrew) shown
+// as a box. gg would skip them silently, and a label in Japanese would vanish.
+func userText(s string, maxRunes int) string {
+	s = cleanText(s, maxRunes)
+	f := font.DefaultCache.Lookup(font.From(sans, tickSize), tickSize)
+	var buf sfnt.Buffer
+	missing := func(r rune) bool {
+		i, err := f.Face.GlyphIndex(&buf, r)
+		return err != nil || i == 0
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 && missing(r) }) {
+		return s
+	}
+	box := '□'
+	if missing(box) {
+		box = '?'
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 0x80 && missing(r) {
+			return box
+		}
+		return r
+	}, s)
 }
 
 // fitText shortens s with an ellipsis until it is at most width wide in sty.

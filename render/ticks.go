@@ -26,11 +26,18 @@ func niceStep(raw float64) float64 {
 	return 10 * mag
 }
 
-// niceTicks returns round values in [lo, hi] about span/target apart, and their
-// step. minStep keeps steps integral where fractions make no sense (indices,
+// niceTicks returns round values in [lo, hi], about target intervals of them,
+// and their step. minStep keeps steps integral where fractions make no sense (indices,
 // counts).
 func niceTicks(lo, hi float64, target int, minStep float64) (vals []float64, step float64) {
-	step = max(niceStep((hi-lo)/float64(max(target, 1))), minStep)
+	n := float64(max(target, 1))
+	step = niceStep((hi - lo) / n)
+	// niceStep rounds up, which can halve the ticks (56 → 100); take the
+	// round step below instead when it lands nearer the target.
+	if below := niceStep(step / 2); below < step && math.Abs((hi-lo)/below-n) < math.Abs((hi-lo)/step-n) {
+		step = below
+	}
+	step = max(step, minStep)
 	if minStep >= 1 {
 		// Integral axes get no 2.5 steps: half an index is not a position.
 		step = math.Ceil(step)

@@ -120,3 +120,15 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("long text cut to %d runes, want %d", len([]rune(got)), maxTextRunes)
 	}
 }
+
+func TestUserText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Ünïcödé Ελληνικά Кириллица", "Ünïcödé Ελληνικά Кириллица"},
+		{"漢字 ok", "□□ ok"},
+		{"go 🚀", "go □"},
+	} {
+		if got := userText(tc.in, 100); got != tc.want {
+			t.Errorf("userText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

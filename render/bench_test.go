@@ -30,7 +30,7 @@ func BenchmarkRender(b *testing.B) {
 		kind Kind
 		n    int
 	}{
-		{Line, 100}, {Line, 10_000}, {Line, 1_000_000},
+		{Line, 100}, {Line, 1000}, {Line, 10_000}, {Line, 1_000_000},
 		{Bar, 100}, {Bar, 10_000},
 		{Histogram, 100}, {Histogram, 10_000},
 	} {

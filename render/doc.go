@@ -7,13 +7,15 @@
 // goes through three stages, and checks its context between them:
 //
 //  1. Prepare. Non-finite values are dropped (the chart's X axis label says
-//     how many), user text is cleaned and shortened, and values near the
+//     how many), user text is cleaned and shortened (characters the embedded
+//     Liberation Sans cannot draw, such as CJK and emoji, show as □), and
+//     values near the
 //     limits of float64 are shifted by a power of ten shown on the axis
 //     ("×1e300"), so ranges and ticks stay finite. Large series are cut down to
 //     what an image can show: a line keeps about one point per pixel column,
 //     chosen by largest-triangle-three-buckets (Downsample), which keeps peaks
-//     and troughs; a bar chart draws bucket means past 60 bars; a histogram
-//     bins every value but draws at most 50 bins. Prepare costs one pass over
+//     and troughs; a bar chart draws bucket means past 60 bars (fewer on a
+//     narrow image); a histogram bins every value but draws at most 50 bins. Prepare costs one pass over
 //     the values, so a million points draw about as fast as a thousand.
 //
 //  2. Draw. gonum/plot draws into an *image.RGBA through vgimg, with sizes in

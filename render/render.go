@@ -36,6 +36,11 @@ func ParseKind(s string) (Kind, error) {
 // Series is what a user recorded: values in order, with optional per-value
 // labels and times.
 //
+// Line charts put Times on the X axis when given (in the location of the
+// first time), else the index 1..n, labelled with Labels when given. Bar charts
+// print each bar's label, or its time, under it when there are at most 30.
+// Histograms bin the values and ignore both.
+//
 // Non-finite values (NaN, ±Inf) are skipped when drawing, together with their
 // label and time; the chart says how many were skipped in its X axis label.
 type Series struct {
@@ -46,7 +51,8 @@ type Series struct {
 
 // Options says how to draw a Series.
 type Options struct {
-	// Kind is the chart type; the zero value draws a Line chart.
+	// Kind is the chart type; the zero value draws a Line chart. Any
+	// spelling ParseKind accepts will do.
 	Kind Kind
 	// Title, XLabel and YLabel are drawn as given, truncated when very long.
 	Title  string
@@ -129,10 +135,8 @@ func checkOptions(opt *Options) (w, h int, err error) {
 	if opt.Kind == "" {
 		opt.Kind = Line
 	}
-	switch opt.Kind {
-	case Line, Bar, Histogram:
-	default:
-		return 0, 0, fmt.Errorf("%w: %q", ErrUnknownKind, opt.Kind)
+	if opt.Kind, err = ParseKind(string(opt.Kind)); err != nil {
+		return 0, 0, err
 	}
 	w, h = opt.Width, opt.Height
 	if w == 0 && h == 0 {

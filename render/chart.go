@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -278,9 +277,10 @@ func barLabels(s Series) []string {
 				hi = t
 			}
 		}
-		layout := timeLayout(lo, hi)
+		loc := s.Times[0].Location()
+		layout := timeLayout(lo.In(loc), hi.In(loc))
 		for i, t := range s.Times {
-			out[i] = t.In(s.Times[0].Location()).Format(layout)
+			out[i] = t.In(loc).Format(layout)
 		}
 	}
 	return out
@@ -357,15 +357,12 @@ func binWidth(vs []float64, st stats, scale float64) float64 {
 	return (st.hi - st.lo) / math.Ceil(math.Sqrt(n))
 }
 
-// xNote is the X axis label with the chart's notes appended.
+// xNote is the X axis label, with its power of ten if any, and the chart's
+// notes appended.
 func (c *chart) xNote(exp int) string {
-	parts := []string{}
-	if c.xLabel != "" {
-		parts = append(parts, c.xLabel)
+	var parts []string
+	if l := withExp(c.xLabel, exp); l != "" {
+		parts = append(parts, l)
 	}
-	if exp != 0 {
-		parts = append(parts, "×1e"+strconv.Itoa(exp))
-	}
-	parts = append(parts, c.notes...)
-	return strings.Join(parts, " · ")
+	return strings.Join(append(parts, c.notes...), " · ")
 }

@@ -42,7 +42,7 @@ var (
 // draw renders the chart into f.rgba. Text and line sizes are in points, and
 // the canvas resolution grows with the image, so a larger image is the same
 // chart in finer detail rather than the same text on a wider field.
-func (c *chart) draw(f *frame) error {
+func (c *chart) draw(f *frame) {
 	w, h := f.rgba.Rect.Dx(), f.rgba.Rect.Dy()
 	scale := max(0.5, min(float64(w)/DefaultWidth, float64(h)/DefaultHeight))
 	// vgimg.UseImage would copy the image into a fresh one; a context over
@@ -61,7 +61,6 @@ func (c *chart) draw(f *frame) error {
 	dc := draw.New(cv)
 	dc = draw.Crop(dc, margin, -margin, margin, -margin)
 	c.plot(dc.Size(), gc).Draw(dc)
-	return nil
 }
 
 // plot builds the gonum plot for a canvas of the given size in points, drawn
@@ -176,10 +175,7 @@ func styleAxis(a *plot.Axis) {
 func numericTicks(lo, hi float64, target int, minStep float64, exp int) ([]plot.Tick, int) {
 	vals, step := niceTicks(lo, hi, max(target, 2), minStep)
 	labels, e := formatTicks(vals, step, exp != 0)
-	if e != 0 || exp != 0 {
-		e += exp
-	}
-	return ticksOf(vals, labels), e
+	return ticksOf(vals, labels), e + exp
 }
 
 func ticksOf(vals []float64, labels []string) []plot.Tick {

@@ -121,9 +121,7 @@ func Render(ctx context.Context, s Series, opt Options) (out []byte, err error) 
 	}
 	f := getFrame(w, h)
 	defer putFrame(f)
-	if err := c.draw(f); err != nil {
-		return nil, err
-	}
+	c.draw(f)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -44,8 +44,13 @@ type Config struct {
 	// bound. ContextExpiry forgets a context untouched this long; 0 keeps it.
 	MaxContextBytes int
 	ContextExpiry   time.Duration
-	Version         string
-	Logger          *slog.Logger
+	// ChartWorkers is the number of chart renderers; 0 means GOMAXPROCS. ChartQueue bounds
+	// the charts waiting or drawing, past which users are told to try again; 0 means 8 per
+	// worker.
+	ChartWorkers int
+	ChartQueue   int
+	Version      string
+	Logger       *slog.Logger
 }
 
 // Bot is the shipped bot: long-polling intake, the actor runtime running the notebook
@@ -60,6 +65,7 @@ type Bot struct {
 	runtime   *actors.Runtime[notebook.Context, notebook.Action]
 	sender    *outbound.Sender
 	poller    *intake.Poller
+	charts    *actors.Pool[*notebook.ChartRequest, chart]
 	meter     *meter
 	started   time.Time
 	ready     atomic.Bool
@@ -98,7 +104,7 @@ func New(cfg Config) (*Bot, error) {
 		log:       cfg.Logger,
 		api:       api,
 		transport: transport,
-		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos},
+		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos, Charts: true},
 		store: actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{
 			MaxSize: cfg.MaxContextBytes, Size: notebook.Context.Size, ExpireAfter: cfg.ContextExpiry,
 		}),
@@ -108,6 +114,7 @@ func New(cfg Config) (*Bot, error) {
 	b.runtime = actors.New(context.Background(), actors.Config{
 		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Logger: b.log,
 	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
+	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log}, drawChart)
 	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
 		Timeout:        cfg.PollTimeout,
 		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
@@ -136,6 +143,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if err := b.sender.Close(dctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := b.charts.Close(dctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := b.runtime.Close(dctx); err != nil {

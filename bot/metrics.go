@@ -45,6 +45,13 @@ var metrics = []metric{
 	newMetric("actors_passivated_total", "User actors stopped for idleness or over the resident cap.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Passivated) }),
 	newMetric("actors_cooling_down", "Users paused after a crash loop.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Runtime.CoolingDown) }),
 	newMetric("restarts_total", "User actor restarts after a crash.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Restarts.Total) }),
+	newMetric("chart_queue_depth", "Charts waiting or drawing.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Charts.Queued) }),
+	newMetric("chart_queue_capacity", "Charts that may wait or draw before users are told to try again.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Charts.Capacity) }),
+	newMetric("charts_drawn_total", "Charts drawn.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Charts.Done) }),
+	newMetric("charts_failed_total", "Charts that failed, crashed or timed out.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Charts.Failed) }),
+	newMetric("charts_busy_total", "Chart requests refused because the queue was full.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Charts.Busy) }),
+	newMetric("chart_latency_p50_seconds", "Median time from request to drawn chart, over recent charts.", prometheus.GaugeValue, func(s Snapshot) float64 { return s.Charts.P50.Seconds() }),
+	newMetric("chart_latency_p99_seconds", "99th percentile time from request to drawn chart, over recent charts.", prometheus.GaugeValue, func(s Snapshot) float64 { return s.Charts.P99.Seconds() }),
 	newMetric("replies_sent_total", "Bot API requests accepted.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Sent) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }

@@ -15,19 +15,30 @@ import (
 // Perform carries out the actions of one update through the outbound sender, and calls
 // done when all of them are finished. It implements actors.Performer.
 func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.Action, done func()) {
-	if len(actions) == 0 {
+	jobs := 0
+	for _, a := range actions {
+		jobs++
+		if a.Kind == notebook.SendChart {
+			jobs++ // the chat action, then the photo
+		}
+	}
+	if jobs == 0 {
 		done()
 		return
 	}
 	where := target(u)
 	var left atomic.Int32
-	left.Store(int32(len(actions)))
+	left.Store(int32(jobs))
 	finish := func(error) {
 		if left.Add(-1) == 0 {
 			done()
 		}
 	}
 	for _, a := range actions {
+		if a.Kind == notebook.SendChart {
+			b.performChart(where, a.Chart, finish)
+			continue
+		}
 		call, err := b.call(where, a)
 		if err == nil {
 			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Done: finish})
@@ -88,8 +99,6 @@ func (b *Bot) call(p place, a notebook.Action) (outbound.Call, error) {
 			_, err := b.api.AnswerCallbackQueryWithContext(ctx, p.query, &gotgbot.AnswerCallbackQueryOpts{Text: a.Text})
 			return err
 		}, nil
-	case notebook.SendChart:
-		return b.sendText(p, "Charts are not enabled yet.", nil), nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", a.Kind)
 }

@@ -23,6 +23,7 @@ type Snapshot struct {
 	Runtime       actors.Stats
 	Sender        outbound.Stats
 	Poller        intake.Stats
+	Charts        actors.PoolStats
 	UpdatesPerSec float64 // over the last minute
 	RepliesPerSec float64
 	HeapBytes     uint64
@@ -41,6 +42,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Runtime:       b.runtime.Stats(),
 		Sender:        b.sender.Stats(),
 		Poller:        b.poller.Stats(),
+		Charts:        b.charts.Stats(),
 		UpdatesPerSec: in,
 		RepliesPerSec: out,
 		HeapBytes:     mem.HeapAlloc,
@@ -66,10 +68,16 @@ func (s Snapshot) String() string {
 		fmt.Fprintf(&sb, "most restarts: %s\n", strings.Join(top, ", "))
 	}
 	fmt.Fprintf(&sb, "backlog: %d in mailboxes · %d in flight\n", r.Backlog, s.Poller.InFlight)
+	c := s.Charts
+	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s · %d busy\n", c.Queued, c.Capacity, ms(c.P50), ms(c.P99), c.Busy)
 	fmt.Fprintf(&sb, "last minute: %.1f updates/s in · %.1f replies/s out\n", s.UpdatesPerSec, s.RepliesPerSec)
 	fmt.Fprintf(&sb, "replies: %d sent · %d failed\n", s.Sender.Sent, s.Sender.Failed)
 	fmt.Fprintf(&sb, "memory: heap %s · RSS %s · %d goroutines", mib(s.HeapBytes), mib(s.RSSBytes), s.Goroutines)
 	return sb.String()
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
 }
 
 func mib(b uint64) string {

@@ -26,6 +26,16 @@ type Job struct {
 	// Done, if set, is called once with the outcome: nil when the request was accepted,
 	// the last error when it failed for good.
 	Done func(err error)
+
+	slot *Slot // set for a reserved place whose Call comes later
+}
+
+// Slot is a reserved place in a chat's line for a request not ready yet, such as a chart
+// still being drawn: the chat's later jobs wait behind it, and no worker waits with them.
+type Slot struct {
+	s    *Sender
+	chat int64
+	call Call // nil until filled; guarded by the chat's shard lock
 }
 
 // Config tunes a Sender. The zero value is usable.
@@ -64,6 +74,9 @@ type chatShard struct {
 type chatQueue struct {
 	jobs []Job
 	head int
+	// parked: the job at head is an unfilled Slot, so no worker owns the chat; Fill hands
+	// it to one again.
+	parked bool
 }
 
 // New starts a Sender.
@@ -93,6 +106,38 @@ func (s *Sender) shard(chat int64) *chatShard {
 // Send queues job behind the chat's earlier jobs. It blocks only while every worker is busy
 // and many chats are waiting for one.
 func (s *Sender) Send(job Job) error {
+	job.slot = nil
+	return s.enqueue(job)
+}
+
+// Reserve queues a place for a request that Fill supplies later; done is called with its
+// outcome like a Job's Done. Every reserved Slot must be filled.
+func (s *Sender) Reserve(chat int64, done func(error)) (*Slot, error) {
+	sl := &Slot{s: s, chat: chat}
+	if err := s.enqueue(Job{Chat: chat, Done: done, slot: sl}); err != nil {
+		return nil, err
+	}
+	return sl, nil
+}
+
+// Fill gives the reserved place its request; the chat's line moves on when it is sent.
+func (sl *Slot) Fill(call Call) {
+	s := sl.s
+	sh := s.shard(sl.chat)
+	sh.mu.Lock()
+	sl.call = call
+	q := sh.chats[sl.chat]
+	resume := q != nil && q.parked && q.jobs[q.head].slot == sl
+	if resume {
+		q.parked = false
+	}
+	sh.mu.Unlock()
+	if resume {
+		s.ready <- sl.chat
+	}
+}
+
+func (s *Sender) enqueue(job Job) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
@@ -133,6 +178,14 @@ func (s *Sender) drain(chat int64) {
 			return
 		}
 		job := q.jobs[q.head]
+		if job.slot != nil {
+			if job.slot.call == nil {
+				q.parked = true // Fill hands the chat back to a worker
+				sh.mu.Unlock()
+				return
+			}
+			job.Call = job.slot.call
+		}
 		q.jobs[q.head] = Job{}
 		q.head++
 		if q.head >= 64 && 2*q.head >= len(q.jobs) {

@@ -142,3 +142,48 @@ func waitGroup(tb testing.TB, wg *sync.WaitGroup) {
 		tb.Fatal("jobs not done within 30s")
 	}
 }
+
+// TestReservedSlotKeepsItsPlace queues a reply, a reserved place (a chart being drawn) and
+// another reply in one chat: the last waits for the slot, other chats do not, and the slot
+// goes out in its place once filled.
+func TestReservedSlotKeepsItsPlace(t *testing.T) {
+	s := newSender(t, 1) // one worker: a parked chat must not hold it
+	order := make(chan string, 10)
+	job := func(chat int64, name string) outbound.Job {
+		return outbound.Job{Chat: chat, Call: func(context.Context) error { order <- name; return nil }}
+	}
+	s.Send(job(1, "first"))
+	slotDone := make(chan error, 1)
+	slot, err := s.Reserve(1, func(err error) { slotDone <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Send(job(1, "after the chart"))
+	s.Send(job(2, "other chat"))
+
+	next := func() string {
+		select {
+		case name := <-order:
+			return name
+		case <-time.After(10 * time.Second):
+			t.Fatal("nothing sent")
+			return ""
+		}
+	}
+	got := []string{next(), next()}
+	if got[0] != "first" || got[1] != "other chat" {
+		t.Fatalf("sent %v before the slot was filled, want [first other chat]", got)
+	}
+	select {
+	case name := <-order:
+		t.Fatalf("%q overtook the unfilled slot", name)
+	default:
+	}
+	slot.Fill(func(context.Context) error { order <- "chart"; return nil })
+	if a, b := next(), next(); a != "chart" || b != "after the chart" {
+		t.Errorf("after the fill: %q, %q", a, b)
+	}
+	if err := <-slotDone; err != nil {
+		t.Errorf("slot done with %v", err)
+	}
+}

@@ -1,0 +1,154 @@
+package actors_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/troupebot/troupe/actors"
+)
+
+type outcome struct {
+	res string
+	err error
+}
+
+func newPool(tb testing.TB, cfg actors.PoolConfig, work func(context.Context, string) (string, error)) (*actors.Pool[string, string], *actor.ActorSystem) {
+	tb.Helper()
+	system := actor.NewActorSystem()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	p := actors.NewPool(system, cfg, work)
+	tb.Cleanup(func() {
+		p.Close(context.Background())
+		system.Shutdown()
+	})
+	return p, system
+}
+
+func submit(tb testing.TB, p *actors.Pool[string, string], req string) <-chan outcome {
+	tb.Helper()
+	ch := make(chan outcome, 1)
+	if err := p.Submit(req, func(res string, err error) { ch <- outcome{res, err} }); err != nil {
+		tb.Fatalf("submit %q: %v", req, err)
+	}
+	return ch
+}
+
+func result(tb testing.TB, ch <-chan outcome) outcome {
+	tb.Helper()
+	select {
+	case o := <-ch:
+		return o
+	case <-time.After(30 * time.Second):
+		tb.Fatal("no reply within 30s")
+		return outcome{}
+	}
+}
+
+func TestPoolAnswersEveryJob(t *testing.T) {
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 1000}, func(_ context.Context, req string) (string, error) {
+		return "done " + req, nil
+	})
+	var chs []<-chan outcome
+	for i := range 500 {
+		chs = append(chs, submit(t, p, fmt.Sprint(i)))
+	}
+	for i, ch := range chs {
+		if o := result(t, ch); o.err != nil || o.res != fmt.Sprint("done ", i) {
+			t.Fatalf("job %d: %+v", i, o)
+		}
+	}
+	if st := p.Stats(); st.Done != 500 || st.Queued != 0 || st.P99 <= 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestPoolRefusesWhenFull(t *testing.T) {
+	release := make(chan struct{})
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 4}, func(context.Context, string) (string, error) {
+		<-release
+		return "ok", nil
+	})
+	var chs []<-chan outcome
+	for i := range 4 {
+		chs = append(chs, submit(t, p, fmt.Sprint(i)))
+	}
+	for range 100 {
+		if err := p.Submit("more", func(string, error) { t.Error("a refused job was answered") }); !errors.Is(err, actors.ErrBusy) {
+			t.Fatalf("Submit over the queue = %v, want ErrBusy", err)
+		}
+	}
+	if st := p.Stats(); st.Queued != 4 || st.Busy != 100 {
+		t.Errorf("stats = %+v: the queue must stay at its bound", st)
+	}
+	close(release)
+	for _, ch := range chs {
+		if o := result(t, ch); o.err != nil {
+			t.Error(o.err)
+		}
+	}
+	// Room again.
+	if o := result(t, submit(t, p, "after")); o.err != nil {
+		t.Error(o.err)
+	}
+}
+
+func TestPoolSurvivesPanics(t *testing.T) {
+	p, system := newPool(t, actors.PoolConfig{Workers: 1}, func(_ context.Context, req string) (string, error) {
+		if req == "boom" {
+			panic("renderer exploded")
+		}
+		return "ok", nil
+	})
+	var mu sync.Mutex
+	restarts := 0
+	system.EventStream.Subscribe(func(evt any) {
+		if _, ok := evt.(*actor.SupervisorEvent); ok {
+			mu.Lock()
+			restarts++
+			mu.Unlock()
+		}
+	})
+	// Far more crashes than protoactor's default strategy allows (10 in 10 s) before it
+	// would stop the worker for good.
+	for i := range 50 {
+		if o := result(t, submit(t, p, "boom")); !errors.Is(o.err, actors.ErrWorkerCrashed) {
+			t.Fatalf("crash %d answered %+v, want ErrWorkerCrashed", i, o)
+		}
+		if o := result(t, submit(t, p, "fine")); o.err != nil || o.res != "ok" {
+			t.Fatalf("after crash %d: %+v", i, o)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if restarts != 50 {
+		t.Errorf("%d restart events, want 50", restarts)
+	}
+	if st := p.Stats(); st.Crashed != 50 || st.Queued != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestPoolDeadline(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Deadline: 50 * time.Millisecond}, func(ctx context.Context, req string) (string, error) {
+		if req == "ignores its context" {
+			<-stuck
+			return "too late", nil
+		}
+		<-ctx.Done()
+		return "", ctx.Err()
+	})
+	for _, req := range []string{"honours its context", "ignores its context"} {
+		if o := result(t, submit(t, p, req)); !errors.Is(o.err, context.DeadlineExceeded) {
+			t.Errorf("%s: %+v, want the deadline", req, o)
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package bot_test
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/emulator"
+)
+
+// checkPNG decodes a photo and checks it is a real chart: the right size, and not blank.
+func checkPNG(tb testing.TB, photo []byte) {
+	tb.Helper()
+	img, err := png.Decode(bytes.NewReader(photo))
+	if err != nil {
+		tb.Fatalf("photo is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 800 || b.Dy() != 500 {
+		tb.Fatalf("chart is %dx%d, want 800x500", b.Dx(), b.Dy())
+	}
+	colours := map[[4]uint32]bool{}
+	for y := 0; y < 500; y += 7 {
+		for x := 0; x < 800; x += 7 {
+			r, g, b, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, b, a}] = true
+		}
+	}
+	if len(colours) < 3 {
+		tb.Fatalf("chart has %d colours: blank", len(colours))
+	}
+}
+
+// TestChartsForManyUsers has every user record values and ask for each kind of chart at
+// once: every chart arrives, decodes, and keeps its place among the user's replies.
+func TestChartsForManyUsers(t *testing.T) {
+	const users = 16
+	emu := startBot(t, bot.Config{ChartWorkers: 2, ChartQueue: 1000})
+	script := []string{"5", "7 tea", "-2", "/chart", "/chart bar", "/chart hist 2", "after"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var last int64
+	ids := make([][]int64, users)
+	for u := range users {
+		wg.Go(func() {
+			for _, text := range script {
+				p, err := emu.SendText(int64(500+u), text)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				ids[u] = append(ids[u], p.MessageID)
+				mu.Lock()
+				last = max(last, p.UpdateID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	waitConfirmed(t, emu, last)
+
+	byChat := map[int64][]emulator.Sent{}
+	for _, s := range emu.Sent() {
+		if s.Method != "sendChatAction" {
+			byChat[s.ChatID] = append(byChat[s.ChatID], s)
+		}
+	}
+	for u := range users {
+		got := byChat[int64(500+u)]
+		if len(got) != len(script) {
+			t.Fatalf("user %d: %d replies to %d messages", u, len(got), len(script))
+		}
+		for i, s := range got {
+			if s.ReplyTo != ids[u][i] {
+				t.Fatalf("user %d reply %d answers message %d, want %d: out of order", u, i, s.ReplyTo, ids[u][i])
+			}
+			if strings.HasPrefix(script[i], "/chart") {
+				if s.Method != "sendPhoto" {
+					t.Fatalf("user %d: %s answered with %s %q", u, script[i], s.Method, s.Text)
+				}
+				checkPNG(t, s.Photo)
+			}
+		}
+		if got[5].Text != "Histogram of your last 2 values." || got[6].Text != "#4 “after” is not a number. Send one like 42 or 12.5 coffee, or /help." {
+			t.Errorf("user %d: %q, %q", u, got[5].Text, got[6].Text)
+		}
+	}
+	// Different requests, different pictures.
+	a, b := byChat[500][3].Photo, byChat[500][4].Photo
+	if bytes.Equal(a, b) {
+		t.Error("the line and the bar chart are the same image")
+	}
+	if _, _, err := image.DecodeConfig(bytes.NewReader(a)); err != nil {
+		t.Error(err)
+	}
+	if n := countActions(emu, "upload_photo"); n != 3*users {
+		t.Errorf("%d upload_photo actions, want %d", n, 3*users)
+	}
+}
+
+func countActions(emu *emulator.Server, action string) int {
+	n := 0
+	for _, s := range emu.Sent() {
+		if s.Method == "sendChatAction" && s.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+// TestChartOverloadSaysBusy floods a one-worker, one-place chart pool: requests past the
+// queue get a clear "busy" reply, every request is answered once, and nothing waits
+// unboundedly.
+func TestChartOverloadSaysBusy(t *testing.T) {
+	const users = 30
+	emu, b := startBotWith(t, bot.Config{ChartWorkers: 1, ChartQueue: 1})
+	var last int64
+	for u := range users {
+		p, _ := emu.SendText(int64(900+u), "1")
+		last = p.UpdateID
+	}
+	waitConfirmed(t, emu, last)
+	for u := range users {
+		p, _ := emu.SendText(int64(900+u), "/chart")
+		last = p.UpdateID
+	}
+	waitConfirmed(t, emu, last)
+	photos, busy := 0, 0
+	answered := map[int64]int{}
+	for _, s := range emu.Sent() {
+		switch {
+		case s.Method == "sendPhoto":
+			photos++
+			answered[s.ChatID]++
+			checkPNG(t, s.Photo)
+		case s.Method == "sendMessage" && strings.HasPrefix(s.Text, "I'm drawing a lot of charts"):
+			busy++
+			answered[s.ChatID]++
+		}
+	}
+	if photos+busy != users || busy == 0 || photos == 0 {
+		t.Errorf("%d photos and %d busy replies for %d requests; want every request answered, some busy", photos, busy, users)
+	}
+	for chat, n := range answered {
+		if n != 1 {
+			t.Errorf("chat %d got %d answers to one /chart", chat, n)
+		}
+	}
+	st := b.Snapshot().Charts
+	if st.Busy != int64(busy) || st.Queued != 0 || st.Capacity != 1 {
+		t.Errorf("chart stats = %+v", st)
+	}
+}

@@ -21,7 +21,7 @@ type outcome struct {
 
 func newPool(tb testing.TB, cfg actors.PoolConfig, work func(context.Context, string) (string, error)) (*actors.Pool[string, string], *actor.ActorSystem) {
 	tb.Helper()
-	system := actor.NewActorSystem()
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }))
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	p := actors.NewPool(system, cfg, work)
 	tb.Cleanup(func() {

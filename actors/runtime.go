@@ -25,6 +25,10 @@ type Logic[S, A any] interface {
 	// pause > 0 the failure was one too many: the user's updates are not handled for pause
 	// (the apology is the only time they are told).
 	Apology(u *gotgbot.Update, reason any, pause time.Duration) []A
+	// Throttled returns the actions that answer the first update a flooding user sent
+	// over the rate Config.Flood allows; that update and the next ones over it are not
+	// handled.
+	Throttled(u *gotgbot.Update) []A
 }
 
 // Performer carries out the actions of one update, after its state was committed. It calls
@@ -58,11 +62,21 @@ type Config struct {
 	// first; 0 means no cap. Each shard keeps its share, so the cap holds to within the
 	// number of shards.
 	MaxResident int
+	// Flood bounds the updates one user may send: past it their updates are not handled
+	// (the first one of a flood is answered by Logic.Throttled), and other users are not
+	// affected. The zero value bounds nothing.
+	Flood FloodLimit
 	// Logger receives the runtime's events; nil means slog.Default().
 	Logger *slog.Logger
 	// Now and Rand replace the clock and the jitter's random source in tests.
 	Now  func() time.Time
 	Rand func() float64
+}
+
+// FloodLimit is a token bucket per user: Burst updates at once, then Rate a second.
+type FloodLimit struct {
+	Rate  float64
+	Burst int
 }
 
 // ErrClosed is returned by Deliver after Close.
@@ -97,6 +111,7 @@ type counters struct {
 	passivated atomic.Int64
 	stopped    atomic.Int64
 	paused     atomic.Int64
+	throttled  atomic.Int64
 	cooling    atomic.Int64
 }
 
@@ -106,6 +121,7 @@ type Stats struct {
 	Handled     int64 // updates whose new state was committed
 	Crashes     int64 // updates whose handling failed (each got an apology)
 	Paused      int64 // updates finished unanswered because their user was cooling down
+	Throttled   int64 // updates not handled because their user sent too fast
 	Backlog     int64 // updates delivered and not yet handled: what waits in mailboxes
 	Spawned     int64 // user actors started since the runtime began
 	Passivated  int64 // user actors stopped for idleness or over MaxResident
@@ -233,13 +249,14 @@ func (rt *Runtime[S, A]) Stats() Stats {
 		Handled:     rt.counters.handled.Load(),
 		Crashes:     rt.counters.crashes.Load(),
 		Paused:      rt.counters.paused.Load(),
+		Throttled:   rt.counters.throttled.Load(),
 		Spawned:     rt.counters.spawned.Load(),
 		Passivated:  rt.counters.passivated.Load(),
 		CoolingDown: rt.counters.cooling.Load(),
 		Restarts:    rt.restarts.stats(rt.now()),
 	}
 	st.Resident = st.Spawned - rt.counters.stopped.Load()
-	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused
+	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused - st.Throttled
 	return st
 }
 
@@ -309,11 +326,13 @@ func messageKey(m *gotgbot.Message) (int64, bool) {
 
 // delivery is one update on its way to, and through, the actor of its key.
 type delivery struct {
-	update   *gotgbot.Update
-	key      int64
-	seq      uint64 // the shard's number for it, per actor (see shard)
-	done     func()
-	finished atomic.Bool
+	update *gotgbot.Update
+	key    int64
+	seq    uint64 // the shard's number for it, per actor (see shard)
+	// throttled: answer with Logic.Throttled instead of handling (the user is flooding)
+	throttled bool
+	done      func()
+	finished  atomic.Bool
 }
 
 // finish reports the update done, once: both the normal path and the crash path may try.

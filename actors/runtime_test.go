@@ -40,6 +40,10 @@ func (counter) Apology(u *gotgbot.Update, _ any, pause time.Duration) []reply {
 	return []reply{{update: u.UpdateId, paused: pause > 0}}
 }
 
+func (counter) Throttled(u *gotgbot.Update) []reply {
+	return []reply{{update: u.UpdateId, n: -2}}
+}
+
 // recorder is a Performer that keeps every reply per key, in the order performed.
 type recorder struct {
 	mu      sync.Mutex

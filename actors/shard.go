@@ -37,6 +37,11 @@ type child struct {
 	asked      bool      // a passivation question is on its way
 	failures   *failures // nil until the actor first crashes
 	prev, next *child
+	// The flood bucket: tokens left as of floodAt (unix nanoseconds), and whether the
+	// user was told they are sending too fast since their last update got through.
+	tokens  float32
+	floodAt int64
+	told    bool
 }
 
 // Messages between a shard and its user actors, and the shard's timers.
@@ -116,10 +121,41 @@ func (s *shard[S, A]) route(c actor.Context, d *delivery) {
 		s.unlink(ch)
 	}
 	s.pushFront(ch)
-	ch.sent++
 	ch.last = now
+	if !s.admit(ch, now) {
+		s.rt.counters.throttled.Add(1)
+		if ch.told {
+			d.finish() // told once already; the rest of the flood goes unanswered
+			return
+		}
+		ch.told = true
+		d.throttled = true // through the actor, so the notice keeps its place in line
+	}
+	ch.sent++
 	d.seq = ch.sent
 	c.Send(ch.pid, d)
+}
+
+// admit takes a token from the key's flood bucket; false means the user is over the rate.
+func (s *shard[S, A]) admit(ch *child, now time.Time) bool {
+	f := s.rt.cfg.Flood
+	if f.Rate <= 0 {
+		return true
+	}
+	burst := float32(max(f.Burst, 1))
+	t := now.UnixNano()
+	if ch.floodAt == 0 {
+		ch.tokens = burst
+	} else {
+		ch.tokens = min(burst, ch.tokens+float32(float64(t-ch.floodAt)/1e9*f.Rate))
+	}
+	ch.floodAt = t
+	if ch.tokens < 1 {
+		return false
+	}
+	ch.tokens--
+	ch.told = false
+	return true
 }
 
 // evictOverCap asks the least recently used actors to passivate while the shard holds more

@@ -245,6 +245,8 @@ func (grower) Apology(u *gotgbot.Update, reason any, _ time.Duration) []reply {
 	return []reply{{update: u.UpdateId}}
 }
 
+func (grower) Throttled(*gotgbot.Update) []reply { return nil }
+
 func TestStateTooLargeIsRefused(t *testing.T) {
 	rec := newRecorder()
 	store := actors.NewMemoryStore(actors.MemoryConfig[sized]{MaxSize: 2, Size: func(s sized) int { return s.n }})
@@ -337,5 +339,47 @@ func TestCrashStormDoesNotFloodTheLog(t *testing.T) {
 	}
 	if rt.Stats().Crashes != 300 {
 		t.Errorf("crashes = %d, want 300", rt.Stats().Crashes)
+	}
+}
+
+// TestFloodIsThrottled has one user send far faster than the flood limit: updates past the
+// burst are not handled, the first of them is answered (told once), and another user is
+// not affected; once the bucket refills the user is served again, from their context.
+func TestFloodIsThrottled(t *testing.T) {
+	clk := newClock()
+	rec := newRecorder()
+	rt := newRuntime(t, rec, actors.Config{Restart: fastRestarts, Now: clk.now, Flood: actors.FloodLimit{Rate: 1, Burst: 5}})
+	id := int64(0)
+	var flood []<-chan struct{}
+	for range 20 {
+		id++
+		flood = append(flood, deliver(t, rt, id, 1, "hi"))
+		id++
+		flood = append(flood, deliver(t, rt, id, 2, "hi"))
+	}
+	done(t, flood...)
+	got := rec.of(1)
+	if len(got) != 6 {
+		t.Fatalf("flooding user got %d replies, want 5 handled and one notice: %+v", len(got), got)
+	}
+	for i, r := range got[:5] {
+		if r.n != int64(i+1) {
+			t.Errorf("reply %d: n=%d", i, r.n)
+		}
+	}
+	if got[5].n != -2 {
+		t.Errorf("6th reply %+v, want the throttle notice", got[5])
+	}
+	if len(rec.of(2)) != 6 {
+		t.Errorf("user 2 got %d replies, want the same as user 1 from a bucket of their own", len(rec.of(2)))
+	}
+	if st := rt.Stats(); st.Throttled != 2*14+2 || st.Backlog != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	clk.advance(10 * time.Second)
+	id++
+	done(t, deliver(t, rt, id, 1, "hi"))
+	if got := rec.of(1); got[len(got)-1].n != 6 {
+		t.Errorf("after the flood: n=%d, want 6", got[len(got)-1].n)
 	}
 }

@@ -45,6 +45,11 @@ func (a *userActor[S, A]) start(c actor.Context) {
 }
 
 func (a *userActor[S, A]) handle(d *delivery) {
+	if d.throttled {
+		a.seen = d.seq
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), d.finish)
+		return
+	}
 	next, actions := a.apply(d)
 	a.state = next
 	a.seen = d.seq

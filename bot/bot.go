@@ -44,6 +44,12 @@ type Config struct {
 	// bound. ContextExpiry forgets a context untouched this long; 0 keeps it.
 	MaxContextBytes int
 	ContextExpiry   time.Duration
+	// Limits are the outbound rates kept (outbound.TelegramLimits for Telegram); the zero
+	// value keeps none.
+	Limits outbound.Limits
+	// Flood bounds how fast one user's messages are handled; past it they are skipped and
+	// the user told once. The zero value bounds nothing.
+	Flood actors.FloodLimit
 	// ChartWorkers is the number of chart renderers; 0 means GOMAXPROCS. ChartQueue bounds
 	// the charts waiting or drawing, past which users are told to try again; 0 means 8 per
 	// worker.
@@ -110,9 +116,9 @@ func New(cfg Config) (*Bot, error) {
 		}),
 		started: time.Now(),
 	}
-	b.sender = outbound.New(outbound.Config{Workers: cfg.Workers, Logger: b.log})
+	b.sender = outbound.New(outbound.Config{Workers: cfg.Workers, Limits: cfg.Limits, Logger: b.log})
 	b.runtime = actors.New(context.Background(), actors.Config{
-		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Logger: b.log,
+		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log,
 	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
 	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log}, drawChart)
 	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{

@@ -29,32 +29,43 @@ func startBotHook(tb testing.TB, cfg bot.Config, hook func(*bot.Bot)) *emulator.
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg.Token, cfg.APIURL = token, emu.URL()
-	if cfg.Logger == nil {
-		cfg.Logger = quiet()
-	}
-	cfg.PollTimeout = 2 * time.Second
-	b, err := bot.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hook(b)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("Run: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			tb.Error("Run did not return after cancel")
-		}
-		emu.Close()
-	})
+	hook(runBot(tb, emu, cfg))
 	return emu
+}
+
+// converse has users 0..users-1 (chat ids base+u) each send script(u) in order, all users
+// at once, waits until the bot finished every message, and returns each user's message ids
+// and the bot's replies per chat, in order (chat actions left out).
+func converse(tb testing.TB, emu *emulator.Server, users int, base int64, script func(u int) []string) (ids [][]int64, replies map[int64][]emulator.Sent) {
+	tb.Helper()
+	ids = make([][]int64, users)
+	var mu sync.Mutex
+	var last int64
+	var wg sync.WaitGroup
+	for u := range users {
+		wg.Go(func() {
+			for _, text := range script(u) {
+				p, err := emu.SendText(base+int64(u), text)
+				if err != nil {
+					tb.Error(err)
+					return
+				}
+				ids[u] = append(ids[u], p.MessageID)
+				mu.Lock()
+				last = max(last, p.UpdateID)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	waitConfirmed(tb, emu, last)
+	replies = make(map[int64][]emulator.Sent)
+	for _, s := range emu.Sent() {
+		if s.Method != "sendChatAction" {
+			replies[s.ChatID] = append(replies[s.ChatID], s)
+		}
+	}
+	return ids, replies
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -75,56 +86,33 @@ func TestEchoContract(t *testing.T) {
 	const users, perUser = 100, 12
 	emu := startBot(t, bot.Config{Chaos: true})
 
-	type msg struct {
-		id    int64
-		text  string
-		crash bool
-	}
-	sent := make([][]msg, users)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var last int64
-	for u := range users {
-		wg.Go(func() {
-			for i := range perUser {
-				text := fmt.Sprintf("hello %d", i)
-				switch {
-				case i%4 == 1:
-					text = strconv.Itoa(i * 10)
-				case (u+i)%5 == 3:
-					text = "panic"
-				}
-				p, err := emu.SendText(int64(1000+u), text)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				sent[u] = append(sent[u], msg{id: p.MessageID, text: text, crash: text == "panic"})
-				mu.Lock()
-				last = max(last, p.UpdateID)
-				mu.Unlock()
+	texts := func(u int) []string {
+		var out []string
+		for i := range perUser {
+			text := fmt.Sprintf("hello %d", i)
+			switch {
+			case i%4 == 1:
+				text = strconv.Itoa(i * 10)
+			case (u+i)%5 == 3:
+				text = "panic"
 			}
-		})
+			out = append(out, text)
+		}
+		return out
 	}
-	wg.Wait()
-	waitConfirmed(t, emu, last)
-
-	replies := make(map[int64][]emulator.Sent)
-	for _, s := range emu.Sent() {
-		replies[s.ChatID] = append(replies[s.ChatID], s)
-	}
+	ids, replies := converse(t, emu, users, 1000, texts)
 	for u := range users {
 		got := replies[int64(1000+u)]
 		if len(got) != perUser {
 			t.Fatalf("user %d: %d replies to %d messages", u, len(got), perUser)
 		}
 		n := 0
-		for i, m := range sent[u] {
+		for i, text := range texts(u) {
 			r := got[i]
-			if r.Method != "sendMessage" || r.ReplyTo != m.id {
-				t.Fatalf("user %d reply %d = %s replying to %d, want a reply to message %d", u, i, r.Method, r.ReplyTo, m.id)
+			if r.Method != "sendMessage" || r.ReplyTo != ids[u][i] {
+				t.Fatalf("user %d reply %d = %s replying to %d, want a reply to message %d", u, i, r.Method, r.ReplyTo, ids[u][i])
 			}
-			if m.crash {
+			if text == "panic" {
 				if !strings.HasPrefix(r.Text, "Sorry") {
 					t.Fatalf("user %d: crash answered %q, want an apology", u, r.Text)
 				}

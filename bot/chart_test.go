@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/png"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/troupebot/troupe/bot"
@@ -40,34 +39,7 @@ func TestChartsForManyUsers(t *testing.T) {
 	const users = 16
 	emu := startBot(t, bot.Config{ChartWorkers: 2, ChartQueue: 1000})
 	script := []string{"5", "7 tea", "-2", "/chart", "/chart bar", "/chart hist 2", "after"}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var last int64
-	ids := make([][]int64, users)
-	for u := range users {
-		wg.Go(func() {
-			for _, text := range script {
-				p, err := emu.SendText(int64(500+u), text)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				ids[u] = append(ids[u], p.MessageID)
-				mu.Lock()
-				last = max(last, p.UpdateID)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	waitConfirmed(t, emu, last)
-
-	byChat := map[int64][]emulator.Sent{}
-	for _, s := range emu.Sent() {
-		if s.Method != "sendChatAction" {
-			byChat[s.ChatID] = append(byChat[s.ChatID], s)
-		}
-	}
+	ids, byChat := converse(t, emu, users, 500, func(int) []string { return script })
 	for u := range users {
 		got := byChat[int64(500+u)]
 		if len(got) != len(script) {

@@ -52,6 +52,11 @@ var metrics = []metric{
 	newMetric("charts_busy_total", "Chart requests refused because the queue was full.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Charts.Busy) }),
 	newMetric("chart_latency_p50_seconds", "Median time from request to drawn chart, over recent charts.", prometheus.GaugeValue, func(s Snapshot) float64 { return s.Charts.P50.Seconds() }),
 	newMetric("chart_latency_p99_seconds", "99th percentile time from request to drawn chart, over recent charts.", prometheus.GaugeValue, func(s Snapshot) float64 { return s.Charts.P99.Seconds() }),
+	newMetric("telegram_429_total", "429 Too Many Requests answers received.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.TooMany) }),
+	newMetric("send_retries_total", "Bot API requests tried again after a 429, a 5xx or a network error.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Retried) }),
+	newMetric("send_paced_total", "Times a chat waited for a rate limit, a retry_after or a backoff.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Paced) }),
+	newMetric("send_queue_depth", "Bot API requests queued or in flight.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Sender.Queued) }),
+	newMetric("updates_throttled_total", "Updates skipped because their user sent too fast.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Throttled) }),
 	newMetric("replies_sent_total", "Bot API requests accepted.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Sent) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }

@@ -41,7 +41,10 @@ func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.A
 		}
 		call, err := b.call(where, a)
 		if err == nil {
-			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Done: finish})
+			// Replies are messages for Telegram's rate limits; edits and callback answers
+			// are not.
+			message := a.Kind == notebook.SendReply || a.Kind == notebook.SendStatus
+			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: message, Done: finish})
 		}
 		if err != nil {
 			b.log.Error("action not performed", "update", u.UpdateId, "err", err)

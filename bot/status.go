@@ -71,7 +71,8 @@ func (s Snapshot) String() string {
 	c := s.Charts
 	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s · %d busy\n", c.Queued, c.Capacity, ms(c.P50), ms(c.P99), c.Busy)
 	fmt.Fprintf(&sb, "last minute: %.1f updates/s in · %.1f replies/s out\n", s.UpdatesPerSec, s.RepliesPerSec)
-	fmt.Fprintf(&sb, "replies: %d sent · %d failed\n", s.Sender.Sent, s.Sender.Failed)
+	fmt.Fprintf(&sb, "replies: %d sent · %d failed · %d queued\n", s.Sender.Sent, s.Sender.Failed, s.Sender.Queued)
+	fmt.Fprintf(&sb, "telegram: %d × 429 · %d retries · %d throttled users' updates\n", s.Sender.TooMany, s.Sender.Retried, r.Throttled)
 	fmt.Fprintf(&sb, "memory: heap %s · RSS %s · %d goroutines", mib(s.HeapBytes), mib(s.RSSBytes), s.Goroutines)
 	return sb.String()
 }

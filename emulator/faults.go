@@ -48,6 +48,15 @@ type Limits struct {
 // second per chat (short bursts tolerated), 20 a minute per group.
 var DefaultLimits = Limits{Global: 30, GlobalBurst: 30, Chat: 1, ChatBurst: 3, Group: 20.0 / 60, GroupBurst: 20}
 
+// Fault is one request the server refused on purpose, for Config.OnFault.
+type Fault struct {
+	Method     string
+	ChatID     int64
+	Kind       string // "429", "5xx", "drop", or "limit" (over the enforced rate limits)
+	RetryAfter int    // seconds, for "429" and "limit"
+	At         time.Time
+}
+
 // Stats counts what the server did and injected.
 type Stats struct {
 	Requests        int64 // Bot API requests answered
@@ -111,10 +120,17 @@ func (s *Server) inject(w http.ResponseWriter, method string, p params) bool {
 	if f.Latency > 0 {
 		time.Sleep(f.Latency)
 	}
+	chatID, _, _ := p.int64("chat_id")
+	report := func(kind string, retryAfter int) {
+		if s.cfg.OnFault != nil {
+			s.cfg.OnFault(Fault{Method: method, ChatID: chatID, Kind: kind, RetryAfter: retryAfter, At: time.Now()})
+		}
+	}
 	roll := rand.Float64()
 	switch {
 	case roll < f.RateDrop:
 		fs.dropped.Add(1)
+		report("drop", 0)
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()
@@ -124,17 +140,21 @@ func (s *Server) inject(w http.ResponseWriter, method string, p params) bool {
 		panic(http.ErrAbortHandler) // closes the connection without an answer
 	case roll < f.RateDrop+f.Rate429:
 		fs.injected429.Add(1)
+		report("429", max(f.RetryAfter, 1))
 		writeError(w, tooMany(max(f.RetryAfter, 1)))
 		return true
 	case roll < f.RateDrop+f.Rate429+f.Rate5xx:
 		fs.injected5xx.Add(1)
+		report("5xx", 0)
 		writeError(w, &apiError{code: http.StatusInternalServerError, description: "Internal Server Error"})
 		return true
 	}
 	if f.EnforceLimits && message {
 		if wait := s.overLimit(p); wait > 0 {
 			fs.violations.Add(1)
-			writeError(w, tooMany(int(math.Ceil(wait.Seconds()))))
+			after := int(math.Ceil(wait.Seconds()))
+			report("limit", after)
+			writeError(w, tooMany(after))
 			return true
 		}
 	}

@@ -32,8 +32,10 @@ type Config struct {
 	// DiscardSent stops the server from keeping every Sent for Sent and WaitSent, for load
 	// tests that consume OnSend instead and must not grow without bound.
 	DiscardSent bool
-	// Faults to inject from the start; SetFaults changes them later.
-	Faults Faults
+	// Faults to inject from the start; SetFaults changes them later. OnFault, if set, is
+	// called for every request refused on purpose, before the answer is written.
+	Faults  Faults
+	OnFault func(Fault)
 	// Logger receives the server's own errors; nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -153,23 +153,22 @@ func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) 
 	p.fetched.Add(int64(len(raw)))
 	fresh := 0
 	for _, r := range raw {
-		var u gotgbot.Update
-		if err := json.Unmarshal(r, &u); err != nil {
+		u, id, err := DecodeUpdate(r)
+		if err != nil {
 			p.undecodable.Add(1)
-			id, ok := updateID(r)
 			p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", id), slog.Any("err", err))
-			if ok && p.win.add(id) {
+			// Confirm past it: it would come back on every poll and hold up the rest.
+			if !errors.Is(err, ErrNoUpdateID) && p.win.add(id) {
 				p.win.done(id)
 			}
 			continue
 		}
-		if !p.win.add(u.UpdateId) {
+		if !p.win.add(id) {
 			p.duplicates.Add(1)
 			continue
 		}
 		fresh++
-		id := u.UpdateId
-		if err := p.deliver.Deliver(&u, func() { p.win.done(id) }); err != nil {
+		if err := p.deliver.Deliver(u, func() { p.win.done(id) }); err != nil {
 			// The runtime is closing: leave the update unconfirmed for the next process.
 			p.cfg.Logger.Warn("update not delivered", slog.Int64("update", id), slog.Any("err", err))
 		}
@@ -198,16 +197,6 @@ func (p *Poller) getUpdates(ctx context.Context, opts *gotgbot.GetUpdatesOpts) (
 		return nil, fmt.Errorf("getUpdates at offset %d: result is not a list: %w", opts.Offset, err)
 	}
 	return raw, nil
-}
-
-func updateID(raw json.RawMessage) (int64, bool) {
-	var v struct {
-		UpdateID *int64 `json:"update_id"`
-	}
-	if json.Unmarshal(raw, &v) != nil || v.UpdateID == nil {
-		return 0, false
-	}
-	return *v.UpdateID, true
 }
 
 // Drain waits, until ctx is done, for every delivered update to finish, then confirms the

@@ -77,6 +77,16 @@ func (nb *Notebook) Apology(u *gotgbot.Update, reason any, pause time.Duration) 
 	return []Action{reply(text)}
 }
 
+// Throttled answers the first message of a flood: the user sends faster than anyone types,
+// and what they send meanwhile is skipped.
+func (nb *Notebook) Throttled(u *gotgbot.Update) []Action {
+	const text = "You're sending messages faster than I can read them, so I'm skipping some. Slow down and I'll catch up."
+	if u.CallbackQuery != nil {
+		return []Action{{Kind: AnswerCallback, Text: "Too fast: slow down a little."}}
+	}
+	return []Action{reply(text)}
+}
+
 // duration says d the way people do: "1 minute", "90 seconds", "2 hours".
 func duration(d time.Duration) string {
 	switch {

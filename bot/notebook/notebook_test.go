@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -409,4 +410,49 @@ func TestRunningMean(t *testing.T) {
 			t.Fatalf("step %d: running mean %v, exact %v", i, got, want)
 		}
 	}
+}
+
+// FuzzHandle sends arbitrary text and button data through the conversation: it must never
+// panic, and what it says must be something Telegram accepts.
+//
+//	go test ./bot/notebook -run '^$' -fuzz FuzzHandle -fuzztime 30s
+func FuzzHandle(f *testing.F) {
+	for _, seed := range []struct{ text, data string }{
+		{"12.5 coffee", "reset:yes:1"}, {"/chart bar 20", "reset:no:77"}, {"/start@troupe_bot x", ""},
+		{"1e999", "reset:yes:"}, {"-0,5 ☕", "reset::1"}, {"/", "vote"}, {"/status", "reset:yes:-1"},
+		{strings.Repeat("9", 5000), strings.Repeat("x", 100)},
+	} {
+		f.Add(seed.text, seed.data)
+	}
+	nb := newNotebook()
+	nb.Charts = true
+	nb.Limits = Limits{MaxValues: 5}
+	f.Fuzz(func(t *testing.T, text, data string) {
+		c, _ := feed(nb, Context{}, "1", "2 two", "/reset")
+		before := c.Messages
+		c, actions := nb.Handle(c, message(text))
+		check := func(actions []Action) {
+			for _, a := range actions {
+				if a.Kind != SendChart && a.Kind != SendStatus && (a.Text == "" || textLen(a.Text) > 4096) {
+					t.Fatalf("action %+v: text empty or over 4096", a)
+				}
+				if !utf8.ValidString(a.Text) && utf8.ValidString(text) {
+					t.Fatalf("reply %q is not valid UTF-8", a.Text)
+				}
+				for _, row := range a.Buttons {
+					for _, b := range row {
+						if len(b.Data) > 64 {
+							t.Fatalf("callback data %q over 64 bytes", b.Data)
+						}
+					}
+				}
+			}
+		}
+		check(actions)
+		if c.Messages < before || c.Messages > before+1 || c.Series.Len() > 5 {
+			t.Fatalf("context went from n=%d to %+v", before, c)
+		}
+		_, actions = nb.Handle(c, press(data))
+		check(actions)
+	})
 }

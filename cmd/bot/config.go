@@ -28,6 +28,11 @@ type config struct {
 	restart         actors.RestartPolicy
 	maxContextBytes int
 	contextExpiry   time.Duration
+
+	rateGlobal, rateChat, rateGroup float64
+	floodRate                       float64
+	floodBurst                      int
+	chartWorkers, chartQueue        int
 }
 
 // setting documents one flag and the environment variable that sets its default. The
@@ -53,6 +58,13 @@ var settings = []setting{
 	{"cooldown", "BOT_COOLDOWN", "how long a crash-looping user's messages are paused"},
 	{"max-context-bytes", "BOT_MAX_CONTEXT_BYTES", "largest context one user may keep; 0 means no limit"},
 	{"context-expiry", "BOT_CONTEXT_EXPIRY", "forget a user's context untouched this long; 0 keeps it"},
+	{"rate-global", "BOT_RATE_GLOBAL", "outbound messages per second overall; 0 means no limit"},
+	{"rate-chat", "BOT_RATE_CHAT", "outbound messages per second per private chat (a burst of 3 allowed); 0 means no limit"},
+	{"rate-group", "BOT_RATE_GROUP", "outbound messages per minute per group chat; 0 means no limit"},
+	{"flood-rate", "BOT_FLOOD_RATE", "messages per second one user may send once past -flood-burst; faster ones are skipped (told once); 0 means no limit"},
+	{"flood-burst", "BOT_FLOOD_BURST", "messages one user may send at once before -flood-rate applies"},
+	{"chart-workers", "BOT_CHART_WORKERS", "chart renderers; 0 means one per CPU"},
+	{"chart-queue", "BOT_CHART_QUEUE", "charts waiting or drawing before users are told to try again; 0 means 8 per renderer"},
 }
 
 func lookup(flagName string) setting {
@@ -177,6 +189,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	b.duration(&c.restart.CoolDown, "cooldown", d.CoolDown)
 	b.int(&c.maxContextBytes, "max-context-bytes", 4<<20)
 	b.duration(&c.contextExpiry, "context-expiry", 0)
+	b.float(&c.rateGlobal, "rate-global", 30)
+	b.float(&c.rateChat, "rate-chat", 1)
+	b.float(&c.rateGroup, "rate-group", 20)
+	b.float(&c.floodRate, "flood-rate", 2)
+	b.int(&c.floodBurst, "flood-burst", 30)
+	b.int(&c.chartWorkers, "chart-workers", 0)
+	b.int(&c.chartQueue, "chart-queue", 0)
 
 	if err := fs.Parse(args); err != nil {
 		return c, err

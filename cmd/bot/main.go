@@ -19,8 +19,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/ops"
+	"github.com/troupebot/troupe/bot/outbound"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -105,8 +107,16 @@ func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 		MaxResident:     cfg.maxResident,
 		MaxContextBytes: cfg.maxContextBytes,
 		ContextExpiry:   cfg.contextExpiry,
-		Version:         version,
-		Logger:          log,
+		Limits: outbound.Limits{
+			Global: cfg.rateGlobal, GlobalBurst: max(int(cfg.rateGlobal), 1),
+			Chat: cfg.rateChat, ChatBurst: 3,
+			Group: cfg.rateGroup / 60, GroupBurst: 3,
+		},
+		Flood:        actors.FloodLimit{Rate: cfg.floodRate, Burst: cfg.floodBurst},
+		ChartWorkers: cfg.chartWorkers,
+		ChartQueue:   cfg.chartQueue,
+		Version:      version,
+		Logger:       log,
 	}
 }
 

@@ -26,6 +26,7 @@ func TestParseConfig(t *testing.T) {
 			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080",
 			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
 			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
+			rateGlobal: 30, rateChat: 1, rateGroup: 20, floodRate: 2, floodBurst: 30,
 		}
 		if change != nil {
 			change(&c)

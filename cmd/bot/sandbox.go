@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/emulator"
 )
 
@@ -51,8 +53,11 @@ func (s *sandbox) run(ctx context.Context) error {
 	defer emu.Close()
 	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
 	bc.Admins = append([]int64{sandboxUser}, s.cfg.admins...)
-	// The emulator answers at once; a short long-poll keeps shutdown quick.
+	// The emulator answers at once; a short long-poll keeps shutdown quick. Its one user is
+	// served without Telegram's pacing or flood control, so a piped session of any length
+	// runs at full speed.
 	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, 5*time.Second
+	bc.Limits, bc.Flood = outbound.Limits{}, actors.FloodLimit{}
 	b, err := bot.New(bc)
 	if err != nil {
 		return err

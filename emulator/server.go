@@ -109,9 +109,9 @@ func (s *Server) BotUser() gotgbot.User {
 	return gotgbot.User{Id: s.bot.ID, IsBot: true, FirstName: s.bot.FirstName, Username: s.bot.Username}
 }
 
-// Close stops the server at once: waiting long polls return, and every connection is
-// closed, in use or not. (A graceful shutdown would wait seconds for connections a client
-// opened but never used.)
+// Close stops the server at once: waiting long polls return, webhook deliveries in flight
+// are cancelled, and every connection is closed, in use or not. (A graceful shutdown would
+// wait seconds for connections a client opened but never used.)
 func (s *Server) Close() error {
 	select {
 	case <-s.done:
@@ -119,6 +119,7 @@ func (s *Server) Close() error {
 	default:
 	}
 	close(s.done)
+	s.updates.replaceHook(nil, false, false) // cancels the webhook's POSTs in flight
 	if err := s.http.Close(); err != nil {
 		return fmt.Errorf("emulator: close: %w", err)
 	}
@@ -187,13 +188,14 @@ func (s *Server) call(ctx context.Context, method string, p params) (any, error)
 		return s.bot, nil
 	case "getupdates":
 		return s.getUpdates(ctx, p)
-	case "deletewebhook", "setmycommands", "deletemycommands":
-		if p.bool("drop_pending_updates") {
-			s.updates.dropAll()
-		}
-		return true, nil
+	case "setwebhook":
+		return s.setWebhook(p)
+	case "deletewebhook":
+		return s.deleteWebhook(p)
 	case "getwebhookinfo":
-		return map[string]any{"url": "", "has_custom_certificate": false, "pending_update_count": s.updates.pending()}, nil
+		return s.WebhookInfo().WebhookInfo, nil
+	case "setmycommands", "deletemycommands":
+		return true, nil
 	case "sendmessage":
 		return s.sendMessage(p)
 	case "editmessagetext":

@@ -1,10 +1,12 @@
 package emulator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -14,14 +16,26 @@ import (
 
 // updateQueue holds the updates not yet confirmed, in update_id order, encoded once when
 // pushed.
+//
+// Polling confirms a prefix of the queue at a time (everything below the offset); a webhook
+// confirms single updates out of order (chats are delivered concurrently), so an update
+// confirmed by the webhook stays in items, marked done, until every older one is confirmed
+// too: then the prefix is dropped. confirmed is therefore always a watermark.
 type updateQueue struct {
 	mu        sync.Mutex
 	next      int64
 	items     []queued
+	undone    int   // items not done: the pending_update_count
 	confirmed int64 // every update_id <= confirmed is confirmed
 	// conflict is closed when a getUpdates starts, ending the one waiting before it the way
-	// Telegram does: two pollers of one bot are an error.
+	// Telegram does: two pollers of one bot are an error. setWebhook closes it too.
 	conflict chan struct{}
+	// hook delivers the queue to a webhook; nil while none is set. Its dispatch state is
+	// guarded by mu, because every push must reach it in update_id order.
+	hook *hook
+	// reg serializes replacing the hook (setWebhook, deleteWebhook, Close), which waits for
+	// the old hook's deliverers. Lock order: reg, then mu.
+	reg sync.Mutex
 
 	waiting     int // getUpdates calls long-polling now
 	arrived     signal
@@ -30,14 +44,17 @@ type updateQueue struct {
 }
 
 type queued struct {
-	id  int64
-	raw json.RawMessage
+	id   int64
+	chat int64 // the chat (or, without one, the user) whose order webhook delivery keeps
+	raw  json.RawMessage
+	done bool // confirmed by the webhook while an older update is not
 }
 
 func (q *updateQueue) init() { q.next = 1 }
 
-// push queues the update that encode builds for the next update_id.
-func (q *updateQueue) push(encode func(id int64) ([]byte, error)) (int64, error) {
+// push queues the update that encode builds for the next update_id; chat is the chat it
+// belongs to (see chatOf).
+func (q *updateQueue) push(chat int64, encode func(id int64) ([]byte, error)) (int64, error) {
 	q.mu.Lock()
 	id := q.next
 	raw, err := encode(id)
@@ -46,9 +63,16 @@ func (q *updateQueue) push(encode func(id int64) ([]byte, error)) (int64, error)
 		return 0, fmt.Errorf("emulator: encode update %d: %w", id, err)
 	}
 	q.next++
-	q.items = append(q.items, queued{id: id, raw: raw})
+	it := queued{id: id, chat: chat, raw: raw}
+	q.items = append(q.items, it)
+	q.undone++
+	h := q.hook
+	wake := h != nil && h.addLocked(it)
 	q.mu.Unlock()
 	q.arrived.notify()
+	if wake {
+		h.wakeOne()
+	}
 	return id, nil
 }
 
@@ -65,35 +89,66 @@ func (q *updateQueue) confirmLocked(offset int64) (changed bool) {
 			q.confirmed, changed = offset-1, true
 		}
 	case offset < 0:
-		if keep := int(-offset); keep < len(q.items) {
-			drop = len(q.items) - keep
-		}
-		if drop > 0 && q.items[drop-1].id > q.confirmed {
-			q.confirmed, changed = q.items[drop-1].id, true
+		keep := uint64(-offset) // uint64: -math.MinInt64 overflows int64
+		drop = len(q.items)
+		for drop > 0 && keep > 0 {
+			drop--
+			if !q.items[drop].done {
+				keep--
+			}
 		}
 	}
-	if drop > 0 {
-		q.items = append(q.items[:0:0], q.items[drop:]...)
+	return q.dropLocked(drop) || changed
+}
+
+// dropLocked confirms the oldest n items and forgets them, with the done items that follow
+// (then confirmed as well).
+func (q *updateQueue) dropLocked(n int) (changed bool) {
+	for n < len(q.items) && q.items[n].done {
+		n++
 	}
+	if n == 0 {
+		return false
+	}
+	if last := q.items[n-1].id; last > q.confirmed {
+		q.confirmed, changed = last, true
+	}
+	for i := range q.items[:n] {
+		if !q.items[i].done {
+			q.undone--
+		}
+		q.items[i] = queued{} // release the JSON now; the slots go when append next grows
+	}
+	// Reslicing, not copying: a webhook drops one update at a time, and copying the rest
+	// each time would cost O(backlog) per update.
+	q.items = q.items[n:]
 	return changed
 }
 
-func (q *updateQueue) pending() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items)
+// confirmedLocked says whether update id is confirmed: dropped from the queue, or done.
+func (q *updateQueue) confirmedLocked(id int64) bool {
+	i, found := q.findLocked(id)
+	return !found || q.items[i].done
 }
 
-func (q *updateQueue) dropAll() {
-	q.mu.Lock()
-	changed := false
-	if n := len(q.items); n > 0 {
-		changed = q.confirmLocked(q.items[n-1].id + 1)
+func (q *updateQueue) findLocked(id int64) (int, bool) {
+	return slices.BinarySearchFunc(q.items, id, func(it queued, id int64) int { return cmp.Compare(it.id, id) })
+}
+
+// doneLocked confirms the single update id (a webhook delivered it) and drops the prefix of
+// the queue that is now confirmed.
+func (q *updateQueue) doneLocked(id int64) (changed bool) {
+	i, found := q.findLocked(id)
+	if !found || q.items[i].done {
+		return false
 	}
-	q.mu.Unlock()
-	if changed {
-		q.confirmSeen.notify()
+	q.items[i].done = true
+	q.items[i].raw = nil
+	q.undone--
+	if i > 0 {
+		return false
 	}
+	return q.dropLocked(0)
 }
 
 // getUpdates answers getUpdates with Telegram's semantics: confirm below offset, return up
@@ -116,6 +171,10 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, error) {
 	}
 	q := &s.updates
 	q.mu.Lock()
+	if q.hook != nil {
+		q.mu.Unlock()
+		return nil, errWebhookActive
+	}
 	changed := q.confirmLocked(offset)
 	if q.conflict != nil {
 		close(q.conflict)
@@ -136,15 +195,22 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, error) {
 	for {
 		arrived := q.arrived.wait()
 		q.mu.Lock()
-		n := min(len(q.items), int(limit))
+		n := min(q.undone, int(limit))
 		if n > 0 || deadline == nil {
 			batch := make([]byte, 0, 64*n+2)
 			batch = append(batch, '[')
-			for i, it := range q.items[:n] {
-				if i > 0 {
+			for _, it := range q.items {
+				if n == 0 {
+					break
+				}
+				if it.done {
+					continue // delivered by a webhook since deleted
+				}
+				if len(batch) > 1 {
 					batch = append(batch, ',')
 				}
 				batch = append(batch, it.raw...)
+				n--
 			}
 			q.mu.Unlock()
 			return json.RawMessage(append(batch, ']')), nil
@@ -159,6 +225,11 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, error) {
 			deadline = nil // one more look, then answer
 		case <-conflict:
 			err = &apiError{code: http.StatusConflict, description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"}
+			q.mu.Lock()
+			if q.hook != nil {
+				err = &apiError{code: http.StatusConflict, description: "Conflict: terminated by setWebhook request"}
+			}
+			q.mu.Unlock()
 		case <-ctx.Done():
 			err = ctx.Err()
 		case <-s.done:
@@ -193,8 +264,9 @@ func (s *Server) WaitPolling(ctx context.Context) error {
 	}
 }
 
-// WaitConfirmed waits until the bot has confirmed updateID (called getUpdates with a higher
-// offset), or ctx is done.
+// WaitConfirmed waits until the bot has confirmed updateID and every update before it, or
+// ctx is done. A polling bot confirms with a getUpdates offset above them; a webhook
+// confirms each update by answering its POST with a 2xx status.
 func (s *Server) WaitConfirmed(ctx context.Context, updateID int64) error {
 	q := &s.updates
 	for {
@@ -213,7 +285,8 @@ func (s *Server) WaitConfirmed(ctx context.Context, updateID int64) error {
 	}
 }
 
-// Confirmed returns the highest update_id the bot has confirmed.
+// Confirmed returns the highest update_id that the bot has confirmed together with every
+// update before it.
 func (s *Server) Confirmed() int64 {
 	s.updates.mu.Lock()
 	defer s.updates.mu.Unlock()
@@ -257,7 +330,7 @@ func (s *Server) SendMessage(chat gotgbot.Chat, from gotgbot.User, text string) 
 		}
 		msg.Entities = json.RawMessage(`[{"type":"bot_command","offset":0,"length":` + strconv.Itoa(utf16Len(text[:end])) + `}]`)
 	}
-	id, err := s.updates.push(func(id int64) ([]byte, error) {
+	id, err := s.updates.push(chat.Id, func(id int64) ([]byte, error) {
 		return json.Marshal(wireUpdate{UpdateID: id, Message: msg})
 	})
 	if err != nil {
@@ -281,7 +354,7 @@ func (s *Server) PressButton(userID, chatID, messageID int64, data string) (Push
 	} else {
 		return Pushed{}, fmt.Errorf("emulator: press button in chat %d: chat not found", chatID)
 	}
-	id, err := s.updates.push(func(id int64) ([]byte, error) {
+	id, err := s.updates.push(chatID, func(id int64) ([]byte, error) {
 		return json.Marshal(wireUpdate{UpdateID: id, CallbackQuery: cq})
 	})
 	if err != nil {
@@ -294,7 +367,11 @@ func (s *Server) PressButton(userID, chatID, messageID int64, data string) (Push
 // Chats it mentions are not registered; the bot can only answer chats that wrote through
 // SendText or SendMessage.
 func (s *Server) PushUpdate(u gotgbot.Update) (int64, error) {
-	return s.updates.push(func(id int64) ([]byte, error) {
+	raw, err := json.Marshal(u)
+	if err != nil {
+		return 0, fmt.Errorf("emulator: encode update: %w", err)
+	}
+	return s.updates.push(chatOf(raw), func(id int64) ([]byte, error) {
 		u.UpdateId = id
 		return json.Marshal(u)
 	})
@@ -303,11 +380,11 @@ func (s *Server) PushUpdate(u gotgbot.Update) (int64, error) {
 // PushRaw queues the JSON object raw as an update, with "update_id" set to the next id,
 // whatever else it holds: for testing how a bot copes with updates it cannot decode.
 func (s *Server) PushRaw(raw []byte) (int64, error) {
-	return s.updates.push(func(id int64) ([]byte, error) {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil {
-			return nil, fmt.Errorf("raw update is not a JSON object: %w", err)
-		}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return 0, fmt.Errorf("emulator: raw update is not a JSON object: %w", err)
+	}
+	return s.updates.push(chatOf(raw), func(id int64) ([]byte, error) {
 		obj["update_id"] = json.RawMessage(strconv.FormatInt(id, 10))
 		return json.Marshal(obj)
 	})

@@ -1,0 +1,398 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+)
+
+// SecretTokenHeader is the header in which Telegram sends setWebhook's secret_token.
+const SecretTokenHeader = "X-Telegram-Bot-Api-Secret-Token"
+
+// WebhookConfig tunes a Webhook. The zero value is usable.
+type WebhookConfig struct {
+	// Secret is the expected X-Telegram-Bot-Api-Secret-Token; empty means none is
+	// required.
+	Secret string
+	// MaxBody is the largest request body accepted, in bytes; 0 means 1 MiB (a Telegram
+	// update is far smaller).
+	MaxBody int64
+	// Window is how many update_ids are remembered to recognise updates Telegram sends
+	// again; 0 means 4096.
+	Window int
+	// Logger receives refused requests; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Webhook is the http.Handler Telegram POSTs updates to in webhook mode. It answers 200
+// only once an update is in the runtime (Deliver returned), so that Telegram keeps and
+// re-sends an update the bot did not take; it recognises re-sent updates by update_id and
+// does not deliver them twice.
+//
+// Unlike polling, a webhook cannot leave an update unconfirmed until it is done: Telegram
+// counts it delivered at the 200. Drain therefore refuses new updates (503, which Telegram
+// retries, possibly to the next process) and waits for the ones already taken.
+type Webhook struct {
+	deliver   Deliverer
+	cfg       WebhookConfig
+	secretSum [sha256.Size]byte
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	seen     recent
+	inflight int
+	draining bool
+	idle     chan struct{} // made by Drain, closed when inflight reaches 0
+
+	// drainingHint lets requests skip reading their body while draining; mu decides.
+	drainingHint atomic.Bool
+
+	received, delivered, duplicates, undecodable atomic.Int64
+	rejected                                     [numReasons]atomic.Int64
+}
+
+// Reasons a request is refused, indexing Webhook.rejected.
+const (
+	rejectMethod = iota
+	rejectSecret
+	rejectSize
+	rejectJSON
+	rejectDraining
+	rejectClosed
+	rejectPending
+	numReasons
+)
+
+const (
+	defaultMaxBody = 1 << 20
+	defaultWindow  = 4096
+	// pooledBody is the largest body buffer kept for reuse; updates are a few KB at most,
+	// and one huge body must not pin its buffer.
+	pooledBody = 64 << 10
+)
+
+var _ http.Handler = (*Webhook)(nil)
+
+// errNoUpdateID is returned for a JSON object without an update_id.
+var errNoUpdateID = errors.New("intake: update has no update_id")
+
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// NewWebhook returns a Webhook delivering to d.
+func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = defaultMaxBody
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = defaultWindow
+	}
+	w := &Webhook{deliver: d, cfg: cfg, log: cfg.Logger, seen: newRecent(cfg.Window)}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	if cfg.Secret != "" {
+		w.secretSum = sha256.Sum256([]byte(cfg.Secret))
+	}
+	return w
+}
+
+// ServeHTTP takes one update: 200 once it is in the runtime (or was already, or cannot be
+// decoded and is skipped), 405 for a method other than POST, 401 for a wrong or missing
+// secret, 413 for a body over MaxBody, 400 for malformed JSON or no update_id, 503 while
+// draining or when the runtime refuses it.
+func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w.received.Add(1)
+	if r.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		w.refuse(rw, r, rejectMethod, http.StatusMethodNotAllowed, slog.LevelDebug, nil)
+		return
+	}
+	if !w.secretOK(r.Header.Get(SecretTokenHeader)) {
+		w.refuse(rw, r, rejectSecret, http.StatusUnauthorized, slog.LevelWarn, nil)
+		return
+	}
+	if w.drainingHint.Load() {
+		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+		return
+	}
+	if r.ContentLength > w.cfg.MaxBody {
+		w.refuse(rw, r, rejectSize, http.StatusRequestEntityTooLarge, slog.LevelWarn, fmt.Errorf("body of %d bytes over the limit of %d", r.ContentLength, w.cfg.MaxBody))
+		return
+	}
+	buf := bodies.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= pooledBody {
+			buf.Reset()
+			bodies.Put(buf)
+		}
+	}()
+	buf.Reset()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(rw, r.Body, w.cfg.MaxBody)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			w.refuse(rw, r, rejectSize, http.StatusRequestEntityTooLarge, slog.LevelWarn, err)
+		} else {
+			w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, fmt.Errorf("read body: %w", err))
+		}
+		return
+	}
+	u, err := decodeUpdate(buf.Bytes())
+	var ue *undecodableError
+	switch {
+	case errors.As(err, &ue):
+		// As the poller does: refusing it would make Telegram send it again and again.
+		w.undecodable.Add(1)
+		w.log.Error("undecodable update skipped", slog.Int64("update", ue.id), slog.Any("err", ue.err))
+		rw.WriteHeader(http.StatusOK)
+	case err != nil:
+		w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, err)
+	default:
+		w.take(rw, r, u)
+	}
+}
+
+// take delivers u unless it is a duplicate or the webhook is draining.
+func (w *Webhook) take(rw http.ResponseWriter, r *http.Request, u *gotgbot.Update) {
+	id := u.UpdateId
+	w.mu.Lock()
+	if w.draining {
+		w.mu.Unlock()
+		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+		return
+	}
+	if delivered, ok := w.seen.get(id); ok {
+		w.mu.Unlock()
+		if !delivered {
+			// Telegram gave up on the first POST while Deliver was still busy with it. A
+			// 200 now would lose the update if that Deliver fails; a 503 makes Telegram
+			// try again, by when the first has settled.
+			w.refuse(rw, r, rejectPending, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d is being delivered", id))
+			return
+		}
+		w.duplicates.Add(1)
+		rw.WriteHeader(http.StatusOK)
+		return
+	}
+	w.seen.add(id)
+	w.inflight++
+	w.mu.Unlock()
+
+	// done may run before Deliver returns, and must count once even if called again.
+	var finished atomic.Bool
+	done := func() {
+		if finished.CompareAndSwap(false, true) {
+			w.finish()
+		}
+	}
+	if err := w.deliver.Deliver(u, done); err != nil {
+		// The runtime is closing: forget the update, so that Telegram's retry (to this
+		// process or the next) is not taken for a duplicate.
+		w.mu.Lock()
+		w.seen.forget(id)
+		w.mu.Unlock()
+		done()
+		w.refuse(rw, r, rejectClosed, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("deliver update %d: %w", id, err))
+		return
+	}
+	w.mu.Lock()
+	w.seen.markDelivered(id)
+	w.mu.Unlock()
+	w.delivered.Add(1)
+	rw.WriteHeader(http.StatusOK)
+}
+
+func (w *Webhook) finish() {
+	w.mu.Lock()
+	w.inflight--
+	if w.inflight == 0 && w.idle != nil {
+		close(w.idle)
+		w.idle = nil
+	}
+	w.mu.Unlock()
+}
+
+// secretOK compares the secrets' SHA-256 sums in constant time: comparing the secrets
+// themselves would take time depending on their lengths.
+func (w *Webhook) secretOK(got string) bool {
+	if w.cfg.Secret == "" {
+		return true
+	}
+	sum := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(sum[:], w.secretSum[:]) == 1
+}
+
+var reasonNames = [numReasons]string{"method", "secret", "size", "json", "draining", "closed", "pending"}
+
+func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status int, level slog.Level, err error) {
+	w.rejected[reason].Add(1)
+	attrs := []slog.Attr{slog.String("reason", reasonNames[reason]), slog.Int("status", status), slog.String("remote", r.RemoteAddr)}
+	if err != nil {
+		attrs = append(attrs, slog.Any("err", err))
+	}
+	w.log.LogAttrs(r.Context(), level, "webhook request refused", attrs...)
+	http.Error(rw, http.StatusText(status), status)
+}
+
+// undecodableError is an update with an update_id that gotgbot cannot decode, most likely
+// one carrying a type newer than this version of gotgbot.
+type undecodableError struct {
+	id  int64
+	err error
+}
+
+func (e *undecodableError) Error() string {
+	return fmt.Sprintf("intake: decode update %d: %v", e.id, e.err)
+}
+
+func (e *undecodableError) Unwrap() error { return e.err }
+
+// decodeUpdate decodes one update as Telegram POSTs it: a JSON object with an update_id.
+// A valid JSON object with an update_id that does not decode is an *undecodableError.
+func decodeUpdate(body []byte) (*gotgbot.Update, error) {
+	var u gotgbot.Update
+	if err := json.Unmarshal(body, &u); err != nil {
+		// json.Unmarshal checks the syntax of the whole body before decoding, so an
+		// update_id found now means valid JSON that gotgbot's types refused.
+		if id, ok := updateID(body); ok {
+			return nil, &undecodableError{id: id, err: err}
+		}
+		return nil, fmt.Errorf("intake: decode update: %w", err)
+	}
+	// Telegram's ids are positive; 0 is also what a missing update_id (or a body of
+	// null) decodes to, so only then is it worth a second look.
+	if u.UpdateId == 0 {
+		if _, ok := updateID(body); !ok {
+			return nil, errNoUpdateID
+		}
+	}
+	return &u, nil
+}
+
+// Drain makes the webhook answer 503 from now on (Telegram retries those later, with the
+// next process after a redeploy) and waits until every update it delivered is done. When
+// ctx ends first it returns an error saying how many are unfinished.
+func (w *Webhook) Drain(ctx context.Context) error {
+	w.drainingHint.Store(true)
+	w.mu.Lock()
+	w.draining = true
+	if w.inflight == 0 {
+		w.mu.Unlock()
+		return nil
+	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		w.mu.Lock()
+		n := w.inflight
+		w.mu.Unlock()
+		return fmt.Errorf("intake: webhook drained with %d updates unfinished: %w", n, ctx.Err())
+	}
+}
+
+// WebhookStats is a snapshot of a Webhook's counters.
+type WebhookStats struct {
+	Received   int64 // requests that reached the handler
+	Delivered  int64 // updates handed to the runtime
+	Duplicates int64 // re-sent updates answered 200 without delivering them again
+	// Undecodable counts updates answered 200 and skipped because gotgbot cannot decode
+	// them (valid JSON with an update_id, of a shape newer than gotgbot's types).
+	Undecodable int64
+	Rejected    WebhookRejects // requests refused, by reason
+	InFlight    int            // delivered and not done
+}
+
+// WebhookRejects counts refused requests by reason.
+type WebhookRejects struct {
+	Method   int64 // not POST (405)
+	Secret   int64 // wrong or missing secret token (401)
+	Size     int64 // body over MaxBody (413)
+	JSON     int64 // body unreadable, not JSON, or without update_id (400)
+	Draining int64 // arrived while draining (503)
+	Closed   int64 // the runtime refused the update, closing (503)
+	Pending  int64 // re-sent while its first POST was still being delivered (503)
+}
+
+// Stats returns the Webhook's counters.
+func (w *Webhook) Stats() WebhookStats {
+	w.mu.Lock()
+	inflight := w.inflight
+	w.mu.Unlock()
+	rj := func(reason int) int64 { return w.rejected[reason].Load() }
+	return WebhookStats{
+		Received:    w.received.Load(),
+		Delivered:   w.delivered.Load(),
+		Duplicates:  w.duplicates.Load(),
+		Undecodable: w.undecodable.Load(),
+		Rejected: WebhookRejects{
+			Method: rj(rejectMethod), Secret: rj(rejectSecret), Size: rj(rejectSize), JSON: rj(rejectJSON),
+			Draining: rj(rejectDraining), Closed: rj(rejectClosed), Pending: rj(rejectPending),
+		},
+		InFlight: inflight,
+	}
+}
+
+// recent remembers the last n update_ids taken, and whether each is delivered yet: a ring
+// of ids in arrival order, and a map for lookups. Telegram re-sends an update only while
+// its retries last, so a window of recent ids is enough, and bounded.
+type recent struct {
+	ring []int64
+	next uint64 // ids ever added; the next goes to ring[next % len(ring)]
+	ids  map[int64]recentEntry
+}
+
+type recentEntry struct {
+	seq       uint64 // when it was added: its ring slot is seq % len(ring)
+	delivered bool
+}
+
+func newRecent(n int) recent {
+	return recent{ring: make([]int64, n), ids: make(map[int64]recentEntry, n)}
+}
+
+func (r *recent) get(id int64) (delivered, ok bool) {
+	e, ok := r.ids[id]
+	return e.delivered, ok
+}
+
+// add records id, forgetting the oldest id when the window is full.
+func (r *recent) add(id int64) {
+	n := uint64(len(r.ring))
+	slot := r.next % n
+	if r.next >= n {
+		old := r.ring[slot]
+		// The slot's id may have been forgotten and added again since: then its entry
+		// belongs to a newer slot and stays.
+		if e, ok := r.ids[old]; ok && e.seq == r.next-n {
+			delete(r.ids, old)
+		}
+	}
+	r.ring[slot] = id
+	r.ids[id] = recentEntry{seq: r.next}
+	r.next++
+}
+
+func (r *recent) markDelivered(id int64) {
+	if e, ok := r.ids[id]; ok {
+		e.delivered = true
+		r.ids[id] = e
+	}
+}
+
+// forget removes id at once; its ring slot is left to be overwritten.
+func (r *recent) forget(id int64) { delete(r.ids, id) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -23,8 +24,14 @@ import (
 type Config struct {
 	Token  string
 	APIURL string // Bot API base URL; empty means https://api.telegram.org
-	Admins []int64
-	Chaos  bool
+	// Webhook switches from long polling to webhook mode: updates arrive at
+	// WebhookHandler, which the caller serves. WebhookURL, if set, is registered with
+	// setWebhook on start, with WebhookSecret as its secret token.
+	Webhook       bool
+	WebhookURL    string
+	WebhookSecret string
+	Admins        []int64
+	Chaos         bool
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
@@ -70,7 +77,8 @@ type Bot struct {
 	store     *actors.MemoryStore[notebook.Context]
 	runtime   *actors.Runtime[notebook.Context, notebook.Action]
 	sender    *outbound.Sender
-	poller    *intake.Poller
+	poller    *intake.Poller  // polling mode
+	webhook   *intake.Webhook // webhook mode
 	charts    *actors.Pool[*notebook.ChartRequest, chart]
 	meter     *meter
 	started   time.Time
@@ -121,13 +129,29 @@ func New(cfg Config) (*Bot, error) {
 		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log,
 	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
 	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log}, drawChart)
-	b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
-		Timeout:        cfg.PollTimeout,
-		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
-		Logger:         b.log,
-	})
+	if cfg.Webhook {
+		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
+	} else {
+		b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
+			Timeout:        cfg.PollTimeout,
+			AllowedUpdates: allowedUpdates,
+			Logger:         b.log,
+		})
+	}
 	b.meter = newMeter(b.counts)
 	return b, nil
+}
+
+// allowedUpdates are the update types the notebook answers; Telegram sends no others.
+var allowedUpdates = []string{"message", "edited_message", "callback_query"}
+
+// WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller
+// to mount at the path of WebhookURL.
+func (b *Bot) WebhookHandler() http.Handler {
+	if b.webhook == nil {
+		return nil
+	}
+	return b.webhook
 }
 
 // Ready reports whether the bot is taking updates: false before intake starts and while
@@ -145,7 +169,12 @@ func (b *Bot) Run(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.DrainTimeout)
 	defer cancel()
 	var errs []error
-	if err := b.poller.Drain(dctx); err != nil {
+	if b.webhook != nil {
+		// From now on Telegram is answered 503 and keeps the updates for the next process.
+		if err := b.webhook.Drain(dctx); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := b.poller.Drain(dctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := b.sender.Close(dctx); err != nil {
@@ -172,13 +201,56 @@ func (b *Bot) serve(ctx context.Context) error {
 		return err
 	}
 	b.logic.Username = me.Username
-	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id), slog.String("version", b.cfg.Version))
+	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id),
+		slog.String("version", b.cfg.Version), slog.Bool("webhook", b.webhook != nil))
+	if b.webhook != nil {
+		return b.serveWebhook(ctx)
+	}
 	if _, err := b.api.DeleteWebhookWithContext(ctx, nil); err != nil {
 		// A webhook left set makes getUpdates fail; the poller will report that.
 		b.log.Warn("deleteWebhook failed", slog.Any("err", err))
 	}
 	b.ready.Store(true)
 	return b.poller.Run(ctx)
+}
+
+// serveWebhook registers the webhook, if a URL is given, and takes updates until ctx ends.
+// The webhook stays registered when the bot stops: Telegram keeps the updates (answered 503
+// meanwhile) for the next process.
+func (b *Bot) serveWebhook(ctx context.Context) error {
+	if b.cfg.WebhookURL != "" {
+		opts := &gotgbot.SetWebhookOpts{SecretToken: b.cfg.WebhookSecret, AllowedUpdates: allowedUpdates, MaxConnections: 40}
+		for attempt := 1; ; attempt++ {
+			_, err := b.api.SetWebhookWithContext(ctx, b.cfg.WebhookURL, opts)
+			if err == nil {
+				break
+			}
+			var te *gotgbot.TelegramError
+			if errors.As(err, &te) && te.Code < 500 && te.Code != http.StatusTooManyRequests {
+				return fmt.Errorf("bot: setWebhook %s: %w", redactURL(b.cfg.WebhookURL), err)
+			}
+			delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
+			b.log.Warn("setWebhook failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.Duration("retry_in", delay))
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+		}
+		b.log.Info("webhook registered", slog.String("url", redactURL(b.cfg.WebhookURL)))
+	}
+	b.ready.Store(true)
+	<-ctx.Done()
+	return nil
+}
+
+// redactURL keeps a webhook URL's scheme and host for logs: its path may hold a secret.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // getMe learns the bot's username, retrying while the Bot API is unreachable: a bot that

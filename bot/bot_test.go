@@ -59,13 +59,18 @@ func converse(tb testing.TB, emu *emulator.Server, users int, base int64, script
 	}
 	wg.Wait()
 	waitConfirmed(tb, emu, last)
-	replies = make(map[int64][]emulator.Sent)
-	for _, s := range emu.Sent() {
+	return ids, repliesByChat(emu.Sent())
+}
+
+// repliesByChat groups what the bot sent by chat, in order, leaving chat actions out.
+func repliesByChat(sent []emulator.Sent) map[int64][]emulator.Sent {
+	replies := make(map[int64][]emulator.Sent)
+	for _, s := range sent {
 		if s.Method != "sendChatAction" {
 			replies[s.ChatID] = append(replies[s.ChatID], s)
 		}
 	}
-	return ids, replies
+	return replies
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -115,6 +115,12 @@ func TestKeepsTelegramsLimits(t *testing.T) {
 // runBot runs a bot against emu until the test ends.
 func runBot(tb testing.TB, emu *emulator.Server, cfg bot.Config) *bot.Bot {
 	tb.Helper()
+	return runBotWith(tb, emu, cfg, func(*bot.Bot) {})
+}
+
+// runBotWith is runBot with a hook that runs after the bot is built and before it runs.
+func runBotWith(tb testing.TB, emu *emulator.Server, cfg bot.Config, hook func(*bot.Bot)) *bot.Bot {
+	tb.Helper()
 	cfg.Token, cfg.APIURL = token, emu.URL()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet()
@@ -124,6 +130,7 @@ func runBot(tb testing.TB, emu *emulator.Server, cfg bot.Config) *bot.Bot {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	hook(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()

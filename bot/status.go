@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/actors"
-	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/outbound"
 )
 
@@ -22,7 +21,7 @@ type Snapshot struct {
 	Uptime        time.Duration
 	Runtime       actors.Stats
 	Sender        outbound.Stats
-	Poller        intake.Stats
+	Intake        IntakeStats
 	Charts        actors.PoolStats
 	UpdatesPerSec float64 // over the last minute
 	RepliesPerSec float64
@@ -41,7 +40,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Uptime:        time.Since(b.started),
 		Runtime:       b.runtime.Stats(),
 		Sender:        b.sender.Stats(),
-		Poller:        b.poller.Stats(),
+		Intake:        b.intakeStats(),
 		Charts:        b.charts.Stats(),
 		UpdatesPerSec: in,
 		RepliesPerSec: out,
@@ -49,6 +48,27 @@ func (b *Bot) Snapshot() Snapshot {
 		RSSBytes:      rss(),
 		Goroutines:    runtime.NumGoroutine(),
 	}
+}
+
+// IntakeStats is how updates arrive, in either mode.
+type IntakeStats struct {
+	Mode        string // "polling" or "webhook"
+	Received    int64  // updates fetched or posted, re-sent ones included
+	InFlight    int    // delivered and not finished
+	Duplicates  int64  // re-sent updates recognised and skipped
+	Undecodable int64  // updates skipped because they could not be decoded
+	Refused     int64  // webhook requests refused (secret, size, JSON, draining)
+}
+
+func (b *Bot) intakeStats() IntakeStats {
+	if b.webhook != nil {
+		w := b.webhook.Stats()
+		rj := w.Rejected
+		return IntakeStats{Mode: "webhook", Received: w.Received, InFlight: w.InFlight, Duplicates: w.Duplicates, Undecodable: w.Undecodable,
+			Refused: rj.Method + rj.Secret + rj.Size + rj.JSON + rj.Draining + rj.Closed + rj.Pending}
+	}
+	p := b.poller.Stats()
+	return IntakeStats{Mode: "polling", Received: p.Fetched, InFlight: p.InFlight, Duplicates: p.Duplicates, Undecodable: p.Undecodable}
 }
 
 // Status is the supervisor's report for /status: short enough for a phone screen.
@@ -67,7 +87,8 @@ func (s Snapshot) String() string {
 		}
 		fmt.Fprintf(&sb, "most restarts: %s\n", strings.Join(top, ", "))
 	}
-	fmt.Fprintf(&sb, "backlog: %d in mailboxes · %d in flight\n", r.Backlog, s.Poller.InFlight)
+	in := s.Intake
+	fmt.Fprintf(&sb, "%s: %d in flight · %d in mailboxes · %d duplicates · %d refused\n", in.Mode, in.InFlight, r.Backlog, in.Duplicates, in.Refused+in.Undecodable)
 	c := s.Charts
 	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s · %d busy\n", c.Queued, c.Capacity, ms(c.P50), ms(c.P99), c.Busy)
 	fmt.Fprintf(&sb, "last minute: %.1f updates/s in · %.1f replies/s out\n", s.UpdatesPerSec, s.RepliesPerSec)

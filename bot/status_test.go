@@ -78,7 +78,7 @@ func TestCrashLoopOperatorView(t *testing.T) {
 		"actors: 2 resident · 3 spawned · 1 passivated", // the looping actor stopped for its pause
 		"restarts: 4 total · 4 last hour · 1 cooling down",
 		"most restarts: 100 (4)",
-		"backlog: 0 in mailboxes · 1 in flight", // the /status update itself
+		"polling: 1 in flight · 0 in mailboxes · ", // the /status update itself
 		"last minute: ",
 		"replies: ",
 		"memory: heap ",

@@ -8,33 +8,50 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 )
 
-// ErrNoUpdateID is returned for an update without an update_id: it cannot be confirmed or
-// told from a re-sent one.
+// ErrNoUpdateID is returned for a JSON object without an update_id: it cannot be confirmed
+// or told from a re-sent one.
 var ErrNoUpdateID = errors.New("intake: update has no update_id")
 
+// UndecodableError is a well-formed update, with its update_id, that gotgbot's types
+// refuse: most likely one carrying something newer than this version of gotgbot. Both
+// intakes skip it and confirm past it, since refusing it would have Telegram send it again
+// and again, and hold up every update behind it.
+type UndecodableError struct {
+	ID  int64
+	Err error
+}
+
+func (e *UndecodableError) Error() string {
+	return fmt.Sprintf("intake: decode update %d: %v", e.ID, e.Err)
+}
+
+func (e *UndecodableError) Unwrap() error { return e.Err }
+
 // DecodeUpdate decodes one update as the Bot API sends it, in polling and webhook mode
-// alike. It never panics, whatever raw holds: a decoder panic becomes an error. When the
-// update does not decode but its update_id does, id is still set, so the caller can
-// confirm past it.
-func DecodeUpdate(raw []byte) (u *gotgbot.Update, id int64, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			u, err = nil, fmt.Errorf("decode update: decoder panicked: %v", r)
-		}
-	}()
+// alike. It never panics, whatever raw holds: a decoder panic becomes an error. Malformed
+// JSON, or JSON without an update_id (ErrNoUpdateID), is an error; a well-formed update
+// gotgbot cannot decode is an *UndecodableError.
+func DecodeUpdate(raw []byte) (u *gotgbot.Update, err error) {
 	var head struct {
 		UpdateID *int64 `json:"update_id"`
 	}
+	// json.Unmarshal checks the syntax of the whole input before decoding, so past this
+	// point raw is well-formed JSON.
 	if err := json.Unmarshal(raw, &head); err != nil {
-		return nil, 0, fmt.Errorf("decode update: %w", err)
+		return nil, fmt.Errorf("intake: decode update: %w", err)
 	}
 	if head.UpdateID == nil {
-		return nil, 0, ErrNoUpdateID
+		return nil, ErrNoUpdateID
 	}
-	id = *head.UpdateID
+	id := *head.UpdateID
+	defer func() {
+		if r := recover(); r != nil {
+			u, err = nil, &UndecodableError{ID: id, Err: fmt.Errorf("decoder panicked: %v", r)}
+		}
+	}()
 	var full gotgbot.Update
 	if err := json.Unmarshal(raw, &full); err != nil {
-		return nil, id, fmt.Errorf("decode update %d: %w", id, err)
+		return nil, &UndecodableError{ID: id, Err: err}
 	}
-	return &full, id, nil
+	return &full, nil
 }

@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -26,9 +27,17 @@ func TestDecodeUpdate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, id, err := intake.DecodeUpdate([]byte(tt.raw))
+			u, err := intake.DecodeUpdate([]byte(tt.raw))
+			var id int64
+			var ue *intake.UndecodableError
+			switch {
+			case u != nil:
+				id = u.UpdateId
+			case errors.As(err, &ue):
+				id = ue.ID
+			}
 			if (err != nil) != tt.err || id != tt.id {
-				t.Fatalf("DecodeUpdate = %v, %d, %v; want id %d, error %v", u, id, err, tt.id, tt.err)
+				t.Fatalf("DecodeUpdate = %v, %v; want id %d, error %v", u, err, tt.id, tt.err)
 			}
 			if tt.name == "no update_id" && !errors.Is(err, intake.ErrNoUpdateID) {
 				t.Errorf("err = %v, want ErrNoUpdateID", err)
@@ -52,10 +61,20 @@ func FuzzDecodeUpdate(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	nb := &notebook.Notebook{Username: "troupe_bot", Charts: true, Admins: map[int64]bool{7: true}}
+	f.Add([]byte(`{"update_id":1,"message":{"chat_background_set":{"type":{"type":"fill","fill":{"type":"gradient"}}}}}`))
+	f.Add([]byte(`{"update_id":1,"chat_boost":{"boost":{"source":{"source":"premium"}}}}`))
+	f.Add([]byte(`{"update_id":5,"message":{"forward_origin":{"type":"hologram"}}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		u, _, err := intake.DecodeUpdate(raw)
+		u, err := intake.DecodeUpdate(raw)
+		var ue *intake.UndecodableError
+		if errors.As(err, &ue) && !json.Valid(raw) {
+			t.Fatalf("%q taken for a well-formed undecodable update %d", raw, ue.ID)
+		}
 		if err != nil {
 			return
+		}
+		if u == nil || !json.Valid(raw) {
+			t.Fatalf("accepted %q as %v", raw, u)
 		}
 		actors.KeyOf(u)
 		c, actions := nb.Handle(notebook.Context{}, u)

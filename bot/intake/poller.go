@@ -153,16 +153,18 @@ func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) 
 	p.fetched.Add(int64(len(raw)))
 	fresh := 0
 	for _, r := range raw {
-		u, id, err := DecodeUpdate(r)
+		u, err := DecodeUpdate(r)
 		if err != nil {
 			p.undecodable.Add(1)
-			p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", id), slog.Any("err", err))
+			p.cfg.Logger.Error("undecodable update skipped", slog.Any("err", err))
 			// Confirm past it: it would come back on every poll and hold up the rest.
-			if !errors.Is(err, ErrNoUpdateID) && p.win.add(id) {
-				p.win.done(id)
+			var ue *UndecodableError
+			if errors.As(err, &ue) && p.win.add(ue.ID) {
+				p.win.done(ue.ID)
 			}
 			continue
 		}
+		id := u.UpdateId
 		if !p.win.add(id) {
 			p.duplicates.Add(1)
 			continue

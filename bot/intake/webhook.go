@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,9 +82,6 @@ const (
 
 var _ http.Handler = (*Webhook)(nil)
 
-// errNoUpdateID is returned for a JSON object without an update_id.
-var errNoUpdateID = errors.New("intake: update has no update_id")
-
 var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // NewWebhook returns a Webhook delivering to d.
@@ -146,13 +142,13 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	u, err := decodeUpdate(buf.Bytes())
-	var ue *undecodableError
+	u, err := DecodeUpdate(buf.Bytes())
+	var ue *UndecodableError
 	switch {
 	case errors.As(err, &ue):
 		// As the poller does: refusing it would make Telegram send it again and again.
 		w.undecodable.Add(1)
-		w.log.Error("undecodable update skipped", slog.Int64("update", ue.id), slog.Any("err", ue.err))
+		w.log.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
 		rw.WriteHeader(http.StatusOK)
 	case err != nil:
 		w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, err)
@@ -241,41 +237,6 @@ func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status
 	}
 	w.log.LogAttrs(r.Context(), level, "webhook request refused", attrs...)
 	http.Error(rw, http.StatusText(status), status)
-}
-
-// undecodableError is an update with an update_id that gotgbot cannot decode, most likely
-// one carrying a type newer than this version of gotgbot.
-type undecodableError struct {
-	id  int64
-	err error
-}
-
-func (e *undecodableError) Error() string {
-	return fmt.Sprintf("intake: decode update %d: %v", e.id, e.err)
-}
-
-func (e *undecodableError) Unwrap() error { return e.err }
-
-// decodeUpdate decodes one update as Telegram POSTs it: a JSON object with an update_id.
-// A valid JSON object with an update_id that does not decode is an *undecodableError.
-func decodeUpdate(body []byte) (*gotgbot.Update, error) {
-	var u gotgbot.Update
-	if err := json.Unmarshal(body, &u); err != nil {
-		// json.Unmarshal checks the syntax of the whole body before decoding, so an
-		// update_id found now means valid JSON that gotgbot's types refused.
-		if id, ok := updateID(body); ok {
-			return nil, &undecodableError{id: id, err: err}
-		}
-		return nil, fmt.Errorf("intake: decode update: %w", err)
-	}
-	// Telegram's ids are positive; 0 is also what a missing update_id (or a body of
-	// null) decodes to, so only then is it worth a second look.
-	if u.UpdateId == 0 {
-		if _, ok := updateID(body); !ok {
-			return nil, errNoUpdateID
-		}
-	}
-	return &u, nil
 }
 
 // Drain makes the webhook answer 503 from now on (Telegram retries those later, with the

@@ -490,40 +490,6 @@ func FuzzWebhook(f *testing.F) {
 	})
 }
 
-// FuzzDecodeUpdate: decoding must not panic, and must accept only JSON objects with an
-// update_id, and call undecodable only valid JSON with one.
-func FuzzDecodeUpdate(f *testing.F) {
-	f.Add([]byte(textUpdate(1, 5, "hi")))
-	f.Add([]byte(`{"update_id":0}`))
-	f.Add([]byte(`{"update_id":1,"callback_query":{"message":{"date":0}}}`))
-	f.Add([]byte(`{"update_id":1,"message":{"chat_background_set":{"type":{"type":"fill","fill":{"type":"gradient"}}}}}`))
-	f.Add([]byte(`{"update_id":1,"chat_boost":{"boost":{"source":{"source":"premium"}}}}`))
-	f.Add([]byte(`{"message":{}}`))
-	f.Add([]byte(`{"update_id":5,"message":{"forward_origin":{"type":"hologram"}}}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		u, err := decodeUpdate(body)
-		var ue *undecodableError
-		if errors.As(err, &ue) {
-			if id, ok := updateID(body); !ok || id != ue.id || !json.Valid(body) {
-				t.Fatalf("%q taken for undecodable update %d", body, ue.id)
-			}
-			return
-		}
-		if err != nil {
-			return
-		}
-		if u == nil {
-			t.Fatal("no error and no update")
-		}
-		if !json.Valid(body) {
-			t.Fatalf("accepted invalid JSON %q", body)
-		}
-		if id, ok := updateID(body); !ok || id != u.UpdateId {
-			t.Fatalf("accepted %q as update %d", body, u.UpdateId)
-		}
-	})
-}
-
 type deliverFunc func(u *gotgbot.Update, done func()) error
 
 func (f deliverFunc) Deliver(u *gotgbot.Update, done func()) error { return f(u, done) }

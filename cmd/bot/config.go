@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +16,15 @@ import (
 // config is the bot's configuration: each setting is a flag whose default comes from an
 // environment variable, so containers configure by environment and people by flags.
 type config struct {
-	token   string
-	apiURL  string
-	mode    string
-	listen  string
-	admins  []int64
-	chaos   bool
-	version bool
+	token         string
+	apiURL        string
+	mode          string
+	listen        string
+	webhookURL    string
+	webhookSecret string
+	admins        []int64
+	chaos         bool
+	version       bool
 
 	idleTimeout     time.Duration
 	maxResident     int
@@ -44,8 +47,10 @@ type setting struct {
 var settings = []setting{
 	{"token", "TELEGRAM_BOT_TOKEN", "bot token; when empty the bot starts in sandbox mode"},
 	{"api-url", "TELEGRAM_API_URL", "Bot API base URL"},
-	{"mode", "BOT_MODE", "how updates arrive: polling"},
-	{"listen", "PORT", "HTTP address for /healthz, /readyz and /metrics; PORT=N means :N"},
+	{"mode", "BOT_MODE", "how updates arrive: polling or webhook"},
+	{"listen", "PORT", "HTTP address for the webhook, /healthz, /readyz and /metrics; PORT=N means :N"},
+	{"webhook-url", "WEBHOOK_URL", "public URL registered with setWebhook in webhook mode; its path is where the webhook is served (default /webhook); on Render it defaults to RENDER_EXTERNAL_URL/webhook"},
+	{"webhook-secret", "WEBHOOK_SECRET", "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -"},
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
 	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
 	{"idle-timeout", "BOT_IDLE_TIMEOUT", "a user actor idle this long is passivated (its context stays in the store)"},
@@ -173,6 +178,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	fs.StringVar(&c.listen, "listen", listen, b.usage(s))
 
+	// Render gives a web service its public URL; the webhook is served at /webhook there.
+	webhookDefault := ""
+	if ext := strings.TrimSpace(getenv("RENDER_EXTERNAL_URL")); ext != "" {
+		webhookDefault = strings.TrimSuffix(ext, "/") + "/webhook"
+	}
+	b.string(&c.webhookURL, "webhook-url", webhookDefault)
+	b.string(&c.webhookSecret, "webhook-secret", "")
+
 	var admins string
 	b.string(&admins, "admins", "")
 	b.bool(&c.chaos, "chaos")
@@ -214,10 +227,41 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	if c.restart.MaxRestarts < 1 {
 		errs = append(errs, fmt.Errorf("-max-restarts %d: must be at least 1", c.restart.MaxRestarts))
 	}
-	if c.mode != "polling" {
-		errs = append(errs, fmt.Errorf("-mode (env %s) %q: the only mode is polling", lookup("mode").env, c.mode))
+	switch c.mode {
+	case "polling", "webhook":
+	default:
+		errs = append(errs, fmt.Errorf("-mode (env %s) %q: must be polling or webhook", lookup("mode").env, c.mode))
+	}
+	if c.webhookURL != "" {
+		if u, err := url.Parse(c.webhookURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-webhook-url (env %s): %q is not an http(s) URL", lookup("webhook-url").env, c.webhookURL))
+		}
+	}
+	if !validSecret(c.webhookSecret) {
+		errs = append(errs, fmt.Errorf("-webhook-secret (env %s): 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)", lookup("webhook-secret").env))
 	}
 	return c, errors.Join(errs...)
+}
+
+// validSecret applies Telegram's rule for secret tokens; empty means none.
+func validSecret(s string) bool {
+	if len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// webhookPath is where the webhook is served: the path of -webhook-url, or /webhook.
+func (c config) webhookPath() string {
+	if u, err := url.Parse(c.webhookURL); err == nil && u.Path != "" && u.Path != "/" {
+		return u.Path
+	}
+	return "/webhook"
 }
 
 // parseIDs reads "123, 456" as user ids.

@@ -86,7 +86,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		log.Error("cannot listen", slog.String("addr", cfg.listen), slog.Any("err", err))
 		return 1
 	}
-	srv := serveOps(ln, b, log)
+	srv := serveOps(ln, b, cfg.webhookPath(), log)
 	defer shutdown(srv)
 	if err := b.Run(ctx); err != nil {
 		log.Error("stopped", slog.Any("err", err))
@@ -100,6 +100,9 @@ func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 	return bot.Config{
 		Token:           token,
 		APIURL:          apiURL,
+		Webhook:         cfg.mode == "webhook",
+		WebhookURL:      cfg.webhookURL,
+		WebhookSecret:   cfg.webhookSecret,
 		Admins:          cfg.admins,
 		Chaos:           cfg.chaos,
 		Restart:         cfg.restart,
@@ -120,9 +123,14 @@ func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 	}
 }
 
-// serveOps serves /healthz, /readyz and /metrics on ln until shutdown.
-func serveOps(ln net.Listener, b *bot.Bot, log *slog.Logger) *http.Server {
-	srv := &http.Server{Handler: ops.Handler(b, b.Registry()), ReadHeaderTimeout: 10 * time.Second}
+// serveOps serves /healthz, /readyz and /metrics on ln until shutdown, and in webhook mode
+// the webhook at webhookPath.
+func serveOps(ln net.Listener, b *bot.Bot, webhookPath string, log *slog.Logger) *http.Server {
+	mux := ops.Handler(b, b.Registry())
+	if h := b.WebhookHandler(); h != nil {
+		mux.Handle(webhookPath, h)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("HTTP server stopped", slog.Any("err", err))

@@ -70,7 +70,21 @@ func TestParseConfig(t *testing.T) {
 		{name: "jitter over 1", args: []string{"-restart-jitter", "1.5"}, err: `-restart-jitter 1.5: must be between 0 and 1`},
 		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},
-		{name: "bad mode", args: []string{"-mode", "carrier-pigeon"}, err: `-mode (env BOT_MODE) "carrier-pigeon"`},
+		{name: "bad mode", args: []string{"-mode", "carrier-pigeon"}, err: `-mode (env BOT_MODE) "carrier-pigeon": must be polling or webhook`},
+		{
+			name: "webhook",
+			env:  map[string]string{"BOT_MODE": "webhook", "WEBHOOK_URL": "https://bot.example.com/tg/hook", "WEBHOOK_SECRET": "s3cret_-X"},
+			want: defaults(func(c *config) {
+				c.mode, c.webhookURL, c.webhookSecret = "webhook", "https://bot.example.com/tg/hook", "s3cret_-X"
+			}),
+		},
+		{
+			name: "webhook URL from Render",
+			env:  map[string]string{"BOT_MODE": "webhook", "RENDER_EXTERNAL_URL": "https://troupe.onrender.com/"},
+			want: defaults(func(c *config) { c.mode, c.webhookURL = "webhook", "https://troupe.onrender.com/webhook" }),
+		},
+		{name: "bad webhook URL", args: []string{"-webhook-url", "ftp://x"}, err: `-webhook-url (env WEBHOOK_URL): "ftp://x" is not an http(s) URL`},
+		{name: "bad secret", args: []string{"-webhook-secret", "has space"}, err: `-webhook-secret (env WEBHOOK_SECRET): 1 to 256 characters`},
 		{name: "stray argument", args: []string{"serve"}, err: `unexpected argument "serve"`},
 	}
 	for _, tt := range tests {

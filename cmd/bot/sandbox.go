@@ -52,6 +52,7 @@ func (s *sandbox) run(ctx context.Context) error {
 	}
 	defer emu.Close()
 	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
+	bc.Webhook = false // the sandbox's emulator is polled
 	bc.Admins = append([]int64{sandboxUser}, s.cfg.admins...)
 	// The emulator answers at once; a short long-poll keeps shutdown quick. Its one user is
 	// served without Telegram's pacing or flood control, so a piped session of any length
@@ -66,7 +67,7 @@ func (s *sandbox) run(ctx context.Context) error {
 	if ln, err := net.Listen("tcp", s.cfg.listen); err != nil {
 		s.log.Warn("not serving /healthz, /readyz, /metrics", slog.String("addr", s.cfg.listen), slog.Any("err", err))
 	} else {
-		defer shutdown(serveOps(ln, b, s.log))
+		defer shutdown(serveOps(ln, b, s.cfg.webhookPath(), s.log))
 	}
 	botCtx, stopBot := context.WithCancel(ctx)
 	defer stopBot()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/troupebot/troupe/actors"
 )
@@ -381,5 +382,46 @@ func TestFloodIsThrottled(t *testing.T) {
 	done(t, deliver(t, rt, id, 1, "hi"))
 	if got := rec.of(1); got[len(got)-1].n != 6 {
 		t.Errorf("after the flood: n=%d, want 6", got[len(got)-1].n)
+	}
+}
+
+// flakyStore fails its first loads, like a durable store whose database is away.
+type flakyStore struct {
+	*actors.MemoryStore[count]
+	failures atomic.Int32
+}
+
+func (s *flakyStore) Load(ctx context.Context, key int64) (count, bool, error) {
+	if s.failures.Add(-1) >= 0 {
+		return count{}, false, errors.New("database unreachable")
+	}
+	return s.MemoryStore.Load(ctx, key)
+}
+
+// TestStoreOutageIsApologisedNotLooped: while the store cannot load a user's context, each
+// update gets an apology and changes nothing; no restart loop; once the store answers, the
+// user carries on from their committed context.
+func TestStoreOutageIsApologisedNotLooped(t *testing.T) {
+	rec := newRecorder()
+	store := &flakyStore{MemoryStore: actors.NewMemoryStore(actors.MemoryConfig[count]{})}
+	store.Commit(context.Background(), 1, count{n: 41})
+	store.failures.Store(3) // the actor's start, then two updates
+	rt := actors.New(context.Background(), actors.Config{Restart: fastRestarts, Logger: slog.New(slog.DiscardHandler)},
+		actors.Logic[count, reply](counter{}), actors.Performer[reply](rec), actors.Store[count](store))
+	defer rt.Close(context.Background())
+	restarts := subscribe[*actor.SupervisorEvent](t, rt)
+	for i := range 3 {
+		ch := make(chan struct{})
+		rt.Deliver(textUpdate(int64(i+1), 1, "hi"), func() { close(ch) })
+		done(t, ch)
+	}
+	got := rec.of(1)
+	if len(got) != 3 || got[0].n != 0 || got[1].n != 0 || got[2].n != 42 {
+		t.Errorf("replies = %+v, want two apologies, then n=42", got)
+	}
+	select {
+	case e := <-restarts:
+		t.Errorf("a store outage restarted the actor: %+v", e)
+	default:
 	}
 }

@@ -12,10 +12,11 @@ import (
 // userActor owns one key's state. protoactor builds a fresh one on every restart, so all it
 // knows at start is its name; it reloads the committed state from the store.
 type userActor[S, A any] struct {
-	rt    *Runtime[S, A]
-	key   int64
-	state S
-	seen  uint64 // number of the newest delivery handled (see shard)
+	rt     *Runtime[S, A]
+	key    int64
+	state  S
+	loaded bool   // state holds the committed state (the store answered)
+	seen   uint64 // number of the newest delivery handled (see shard)
 }
 
 func (a *userActor[S, A]) Receive(c actor.Context) {
@@ -35,24 +36,40 @@ func (a *userActor[S, A]) start(c actor.Context) {
 		panic(err)
 	}
 	a.key = key
-	s, ok, err := a.rt.store.Load(a.rt.ctx, key)
+	_ = a.load() // a failed load is answered update by update, in handle
+}
+
+// load reads the committed state. A store that fails is not a reason to crash: a restart
+// would fail the same way, in a loop with no update to blame. Instead each update is
+// answered with an apology, and handled nothing, until the store answers again.
+func (a *userActor[S, A]) load() error {
+	s, ok, err := a.rt.store.Load(a.rt.ctx, a.key)
 	if err != nil {
-		panic(&Crash{Key: key, Reason: fmt.Errorf("load context: %w", err)})
+		return fmt.Errorf("load context of key %d: %w", a.key, err)
 	}
 	if ok {
 		a.state = s
 	}
+	a.loaded = true
+	return nil
 }
 
 func (a *userActor[S, A]) handle(d *delivery) {
+	a.seen = d.seq
+	if !a.loaded {
+		if err := a.load(); err != nil {
+			a.rt.crashed(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err})
+			a.rt.counters.crashes.Add(1)
+			a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, err, 0), d.finish)
+			return
+		}
+	}
 	if d.throttled {
-		a.seen = d.seq
 		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), d.finish)
 		return
 	}
 	next, actions := a.apply(d)
 	a.state = next
-	a.seen = d.seq
 	a.rt.counters.handled.Add(1)
 	a.rt.performer.Perform(a.rt.ctx, d.update, actions, d.finish)
 }

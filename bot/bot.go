@@ -72,6 +72,7 @@ type Bot struct {
 	cfg       Config
 	log       *slog.Logger
 	api       *gotgbot.Bot
+	client    *botapi.Client // the same client, for requests sent without gotgbot
 	transport *http.Transport
 	logic     *notebook.Notebook
 	store     *actors.MemoryStore[notebook.Context]
@@ -102,8 +103,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	transport := botapi.NewTransport(cfg.Workers + 2)
 	hc := &http.Client{Transport: transport}
+	client := botapi.New(cfg.APIURL, hc)
 	api, err := gotgbot.NewBot(cfg.Token, &gotgbot.BotOpts{
-		BotClient:         botapi.New(cfg.APIURL, hc),
+		BotClient:         client,
 		DisableTokenCheck: true, // Run checks it, with retries
 	})
 	if err != nil {
@@ -117,6 +119,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		api:       api,
+		client:    client,
 		transport: transport,
 		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos, Charts: true},
 		store: actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{

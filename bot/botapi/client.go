@@ -108,6 +108,46 @@ func (c *Client) RequestWithContext(ctx context.Context, token, method string, p
 	return decode(method, params, resp)
 }
 
+// Call sends body, a struct or map that encodes to the method's JSON parameters, and
+// checks the Bot API accepted it, without decoding the result: for requests whose answer
+// the caller does not need (a sent message's echo), that decoding is most of what a send
+// costs a bot. Failures are the same errors RequestWithContext returns.
+func (c *Client) Call(ctx context.Context, token, method string, body any) error {
+	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer buffers.Put(buf)
+	if err := json.NewEncoder(buf).Encode(body); err != nil {
+		return fmt.Errorf("encode %s request: %w", method, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return fmt.Errorf("build %s request: %w", method, redact(token, err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, redact(token, err))
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Ok          bool                        `json:"ok"`
+		ErrorCode   int                         `json:"error_code"`
+		Description string                      `json:"description"`
+		Parameters  *gotgbot.ResponseParameters `json:"parameters"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&r); err != nil {
+		return &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
+	}
+	// Drain what is left so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
+	if !r.Ok {
+		return &gotgbot.TelegramError{Method: method, Code: r.ErrorCode, Description: r.Description, ResponseParams: r.Parameters}
+	}
+	return nil
+}
+
 // decode reads a Bot API response. A body that is not the Bot API's JSON (a proxy's error
 // page, a cut connection) becomes an error carrying the HTTP status, so callers can still
 // tell a 5xx from a 4xx.

@@ -45,9 +45,14 @@ type PollerConfig struct {
 	Logger *slog.Logger
 }
 
-// idlePoll is how often a poller with updates in flight but no room-making progress looks
-// for new updates anyway; the answer includes the in-flight ones again, so not too often.
-const idlePoll = 100 * time.Millisecond
+// While updates are in flight, Telegram answers getUpdates at once (the in-flight updates
+// are above the offset, so it sends them again): a long poll is impossible, and polling
+// in a loop would spin. So after a poll that brought nothing new the poller pauses before
+// the next, from minPause doubling to maxPause while nothing new comes.
+const (
+	minPause = 2 * time.Millisecond
+	maxPause = 100 * time.Millisecond
+)
 
 // NewPoller returns a Poller fetching from api into d.
 func NewPoller(api *gotgbot.Bot, d Deliverer, cfg PollerConfig) *Poller {
@@ -71,9 +76,10 @@ var ErrUnauthorized = errors.New("intake: bot token refused (401 Unauthorized)")
 func (p *Poller) Run(ctx context.Context) error {
 	lastNew := 0
 	var lastPoll time.Time
+	pause := minPause
 	failures := 0
 	for ctx.Err() == nil {
-		if !p.waitForRoom(ctx, lastNew, lastPoll) {
+		if !p.waitForRoom(ctx, lastNew, lastPoll, pause) {
 			break
 		}
 		offset, _, inflight := p.win.state()
@@ -101,26 +107,33 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		failures = 0
 		lastNew = n
+		if n > 0 {
+			pause = minPause
+		} else {
+			pause = min(2*pause, maxPause)
+		}
 	}
 	return nil
 }
 
 // waitForRoom waits until another poll is worth making: at once when nothing is in flight
-// (a long poll then also confirms everything), else once half the batch is free for new
-// updates and either the last poll found new ones or idlePoll has passed.
-func (p *Poller) waitForRoom(ctx context.Context, lastNew int, lastPoll time.Time) bool {
+// (a long poll then also confirms everything); else once half the batch is free for new
+// updates, and then at once if the last poll found new ones (more may be waiting), or
+// after pause if it did not.
+func (p *Poller) waitForRoom(ctx context.Context, lastNew int, lastPoll time.Time, pause time.Duration) bool {
 	for {
 		_, known, inflight := p.win.state()
-		room := p.cfg.Limit - known
 		if inflight == 0 {
 			return true
 		}
-		wait := idlePoll - time.Since(lastPoll)
-		if room*2 >= p.cfg.Limit && (lastNew > 0 || wait <= 0) {
-			return true
-		}
-		if wait <= 0 {
-			wait = idlePoll
+		wait := maxPause // until updates finish and make room
+		if room := p.cfg.Limit - known; room*2 >= p.cfg.Limit {
+			if lastNew > 0 {
+				return true
+			}
+			if wait = pause - time.Since(lastPoll); wait <= 0 {
+				return true
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -128,7 +141,6 @@ func (p *Poller) waitForRoom(ctx context.Context, lastNew int, lastPoll time.Tim
 			t.Stop()
 			return false
 		case <-p.win.changed:
-			lastNew = 0 // a change alone is no sign of new updates
 		case <-t.C:
 		}
 		t.Stop()
@@ -153,6 +165,12 @@ func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) 
 	p.fetched.Add(int64(len(raw)))
 	fresh := 0
 	for _, r := range raw {
+		if id, ok := peekUpdateID(r); ok && p.win.seen(id) {
+			// Sent again because the offset has not passed it yet: skip it without
+			// decoding, which is most of a busy poll's cost.
+			p.duplicates.Add(1)
+			continue
+		}
 		u, err := DecodeUpdate(r)
 		if err != nil {
 			p.undecodable.Add(1)

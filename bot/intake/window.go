@@ -40,6 +40,13 @@ func (w *window) add(id int64) bool {
 	return true
 }
 
+// seen reports whether the update was fetched before.
+func (w *window) seen(id int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return id <= w.lastSeen
+}
+
 // done marks an update finished, letting the offset move past it once all older ones are.
 func (w *window) done(id int64) {
 	w.mu.Lock()

@@ -367,6 +367,9 @@ func TestSendEditAndAnswer(t *testing.T) {
 	if r := callJSON(t, s, "answerCallbackQuery", map[string]any{"callback_query_id": press.CallbackQueryID}); r.OK {
 		t.Error("a callback query was answered twice")
 	}
+	if st := s.Stats(); st.RefusedAnswers != 1 {
+		t.Errorf("RefusedAnswers = %d, want 1 for the second answer", st.RefusedAnswers)
+	}
 	edit := map[string]any{"chat_id": 5, "message_id": msg.MessageID, "text": "Deleted."}
 	mustOK(t, callJSON(t, s, "editMessageText", edit))
 	if r := callJSON(t, s, "editMessageText", edit); r.OK || !strings.HasPrefix(r.Description, "Bad Request: message is not modified") {

@@ -11,9 +11,9 @@
 // deliberately wrong bot the harness tests use to show that every audit rule catches its
 // defect.
 //
-// Updates are handled a batch at a time: the updates of one getUpdates answer are grouped
-// by chat, each chat's replies go out in order on one of a fixed set of workers, and the
-// next getUpdates, which confirms the batch, starts when every reply of this one was
-// accepted. A chat's replies thus never overtake one another and nothing is confirmed
-// before it is answered.
+// Each chat belongs to one of a fixed set of workers, which answers the chat's updates in
+// order; the poller hands a batch to the workers and fetches the next at once, which
+// confirms the batch, as gotgbot's updater does. A chat's replies thus never overtake one
+// another, and the bot never waits on one slow chat; but an update is confirmed before it
+// is answered, which a real bot should not do (the project's bot does not).
 package echobot

@@ -84,27 +84,28 @@ func New(cfg Config) (*Bot, error) {
 	return b, nil
 }
 
-// Run polls and answers until ctx is done, then confirms what it answered and returns nil;
-// it returns ErrUnauthorized if the token is refused.
+// queueLen is how many updates a worker may have waiting before the poller waits for it.
+const queueLen = 1024
+
+// Run polls and answers until ctx is done, then answers what it fetched, confirms it and
+// returns nil; it returns ErrUnauthorized if the token is refused.
 func (b *Bot) Run(ctx context.Context) error {
-	jobs := make(chan []Update)
+	// Each chat belongs to one worker, which answers its updates in order; the poller
+	// fetches the next batch at once, confirming the previous one (as gotgbot's updater
+	// does), so the bot is never idle waiting for a slow chat.
+	queues := make([]chan Update, b.cfg.Workers)
 	var workers sync.WaitGroup
-	var batch sync.WaitGroup
-	// Replies of a batch go out even when ctx ends meanwhile: an update is answered whole.
+	// Replies go out even when ctx ends meanwhile: an update fetched is answered.
 	sendCtx := context.WithoutCancel(ctx)
-	for range b.cfg.Workers {
+	for i := range queues {
+		queues[i] = make(chan Update, queueLen)
 		workers.Go(func() {
-			for chat := range jobs {
-				b.answerChat(sendCtx, chat)
-				batch.Done()
+			for u := range queues[i] {
+				b.answerUpdate(sendCtx, u)
 			}
 		})
 	}
-	defer func() {
-		close(jobs)
-		workers.Wait()
-		b.api.http.CloseIdleConnections()
-	}()
+	defer b.api.http.CloseIdleConnections()
 
 	var offset int64
 	failures := 0
@@ -115,6 +116,10 @@ func (b *Bot) Run(ctx context.Context) error {
 				break
 			}
 			if errors.Is(err, ErrUnauthorized) {
+				for _, q := range queues {
+					close(q)
+				}
+				workers.Wait()
 				return err
 			}
 			failures++
@@ -125,17 +130,15 @@ func (b *Bot) Run(ctx context.Context) error {
 			continue
 		}
 		failures = 0
-		if len(ups) == 0 {
-			continue
+		for _, u := range ups {
+			queues[uint64(u.ChatID)%uint64(len(queues))] <- u
+			offset = u.ID + 1
 		}
-		chats := byChat(ups)
-		batch.Add(len(chats))
-		for _, c := range chats {
-			jobs <- c
-		}
-		batch.Wait()
-		offset = ups[len(ups)-1].ID + 1
 	}
+	for _, q := range queues {
+		close(q)
+	}
+	workers.Wait()
 	// Confirm the last batch: limit 1 and timeout 0, the call is only for its offset.
 	cctx, cancel := context.WithTimeout(sendCtx, 5*time.Second)
 	defer cancel()
@@ -145,33 +148,15 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
-// byChat splits a batch into the updates of each chat, each in arrival order.
-func byChat(ups []Update) [][]Update {
-	index := make(map[int64]int, len(ups))
-	var chats [][]Update
-	for _, u := range ups {
-		i, ok := index[u.ChatID]
-		if !ok {
-			i = len(chats)
-			index[u.ChatID] = i
-			chats = append(chats, nil)
-		}
-		chats[i] = append(chats[i], u)
+// answerUpdate sends the replies to one update, in order.
+func (b *Bot) answerUpdate(ctx context.Context, u Update) {
+	replies := b.answer(u)
+	if b.cfg.Tamper != nil {
+		replies = b.cfg.Tamper(u, replies)
 	}
-	return chats
-}
-
-// answerChat answers one chat's updates of a batch, in order.
-func (b *Bot) answerChat(ctx context.Context, ups []Update) {
-	for _, u := range ups {
-		replies := b.answer(u)
-		if b.cfg.Tamper != nil {
-			replies = b.cfg.Tamper(u, replies)
-		}
-		for _, r := range replies {
-			if err := b.api.send(ctx, r); err != nil {
-				b.log.Error("reply failed", slog.Int64("update", u.ID), slog.String("method", r.Method), slog.Any("err", err))
-			}
+	for _, r := range replies {
+		if err := b.api.send(ctx, r); err != nil {
+			b.log.Error("reply failed", slog.Int64("update", u.ID), slog.String("method", r.Method), slog.Any("err", err))
 		}
 	}
 }

@@ -69,7 +69,7 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 		return nil, err
 	}
 
-	botUse := startSampler(bot.usage, 100*time.Millisecond)
+	botUse := startSampler(bot.usage, 200*time.Millisecond)
 	self, _ := selfUsage()
 	a.begin()
 	tl := &timeline{a: a}
@@ -165,7 +165,7 @@ func monitor(tl *timeline, progress io.Writer, stop <-chan struct{}) {
 		s := tl.cut(at)
 		if progress != nil {
 			a := tl.a
-			fmt.Fprintf(progress, "loadtest: %3.0fs  sent %d  answered %d  %d/s  p99 %.1f ms\n",
+			fmt.Fprintf(progress, "loadtest: %3.0fs  sent %d  replied %d  %d/s  p99 %.1f ms so far\n",
 				at.Seconds(), a.messagesSent.Load()+a.pressesSent.Load(),
 				a.answered.Load()+a.pressesAnswered.Load(), s.Answered, a.lat.total().P99)
 		}

@@ -184,6 +184,9 @@ func (t *tail) String() string {
 	return string(t.buf)
 }
 
+// errNoBot ends a run whose bot stopped by itself.
+var errNoBot = errors.New("loadtest: the bot under test stopped")
+
 // exitReason explains a bot that stopped during the run.
 func exitReason(r running) error {
 	if c, ok := r.(*commandRun); ok {

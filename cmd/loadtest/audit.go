@@ -246,7 +246,7 @@ func (a *auditor) outstanding() int64 {
 }
 
 // tally closes the audit and counts what never got its answer.
-func (a *auditor) tally() (missing, pressesMissing, pressesDuplicated int64) {
+func (a *auditor) tally() (missing, pressesMissing int64) {
 	a.closed.Store(true)
 	a.photoChecks.Wait()
 	for i := range a.users {
@@ -262,12 +262,9 @@ func (a *auditor) tally() (missing, pressesMissing, pressesDuplicated int64) {
 	a.pressMu.Lock()
 	defer a.pressMu.Unlock()
 	for _, p := range a.presses {
-		switch {
-		case p.answers == 0:
+		if p.answers == 0 {
 			pressesMissing++
-		case p.answers > 1:
-			pressesDuplicated += int64(p.answers - 1)
 		}
 	}
-	return missing, pressesMissing, pressesDuplicated
+	return missing, pressesMissing
 }

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
+	"time"
+
+	"github.com/troupebot/troupe/emulator"
 )
 
 // Report is the outcome of one load test. Its JSON form (-json) is a contract: CI and
@@ -65,6 +71,59 @@ type Report struct {
 	Failures            []string `json:"failures"`
 	Pass                bool     `json:"pass"`
 	Series              []Second `json:"series"`
+}
+
+// measures are what a run measured besides the auditor's counters.
+type measures struct {
+	elapsed, botCPU, harnessCPU time.Duration
+	peakRSS, startRSS           int64
+	missing, pressesMissing     int64
+	interrupted                 bool
+	series                      []Second
+}
+
+// newReport assembles the report of a finished run and judges it.
+func newReport(cfg config, bot string, inProcess bool, a *auditor, stats emulator.Stats, m measures) *Report {
+	r := &Report{
+		Bot: bot, BotInProcess: inProcess, Mode: string(cfg.mode), Loop: cfg.loop(),
+		Users: cfg.users, MessagesPerUser: cfg.messages, Rate: cfg.rate, Mix: cfg.mix.String(),
+		ChaosRate: cfg.chaosRate, Seed: cfg.seed,
+
+		MessagesSent: a.messagesSent.Load(), CallbacksSent: a.pressesSent.Load(),
+		Replies: a.replies.Load(), APIRequests: stats.Requests,
+
+		Missing: m.missing, Duplicates: a.duplicates.Load(), OutOfOrder: a.outOfOrder.Load(),
+		CounterBreaks: a.counterBreaks.Load(), BadPhotos: a.badPhotos.Load(),
+		CallbacksAnswered: a.callbackAnswers.Load(), CallbacksMissing: m.pressesMissing,
+		// The emulator refuses a second answer to a query, as Telegram does, so duplicates
+		// are counted there.
+		CallbacksDuplicated: stats.RefusedAnswers,
+		RateLimitViolations: stats.LimitViolations,
+		Unmatched:           a.unmatched.Load(), Photos: a.photos.Load(), Edits: a.edits.Load(),
+		TimedOut: a.timedOut.Load(),
+
+		Errors429: stats.Injected429 + stats.LimitViolations, Errors5xx: stats.Injected5xx,
+		Dropped: stats.Dropped, RateLimitsEnforced: cfg.enforceLimits,
+
+		LatencyMS: a.lat.total(), DurationS: round2(m.elapsed.Seconds()),
+		BotPeakRSS: m.peakRSS, BotStartRSS: m.startRSS, BotCPUSeconds: round2(m.botCPU.Seconds()),
+		Machine: machine(), Interrupted: m.interrupted, Series: m.series,
+	}
+	r.UpdatesSent = r.MessagesSent + r.CallbacksSent
+	done := a.answered.Load() + a.pressesAnswered.Load()
+	if last := time.Duration(a.lastAnswer.Load()); last > 0 {
+		r.ThroughputUPS = round2(float64(done) / last.Seconds())
+	}
+	if r.UpdatesSent > 0 {
+		perUpdate := func(d time.Duration) float64 { return round2(float64(d.Microseconds()) / float64(r.UpdatesSent)) }
+		r.BotCPUPerUpdate = perUpdate(m.botCPU)
+		if !inProcess {
+			r.HarnessCPUSeconds, r.HarnessCPUPerUpdate = round2(m.harnessCPU.Seconds()), perUpdate(m.harnessCPU)
+		}
+	}
+	r.BotRSSPerUser = round2(float64(max(m.peakRSS-m.startRSS, 0)) / float64(cfg.users))
+	r.judge()
+	return r
 }
 
 // Machine is where the figures were measured.
@@ -145,3 +204,21 @@ func (r *Report) writeText(w io.Writer) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// machine describes this machine for the report.
+func machine() Machine {
+	m := Machine{CPUs: runtime.NumCPU()}
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return m
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			m.CPUModel = strings.TrimSpace(v)
+			break
+		}
+	}
+	return m
+}

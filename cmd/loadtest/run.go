@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/troupebot/troupe/emulator"
@@ -92,7 +90,7 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 	tl.cut(elapsed)
 	botCPU, peak, base := botUse.finish()
 	selfEnd, _ := selfUsage()
-	missing, pressesMissing, _ := a.tally()
+	missing, pressesMissing := a.tally()
 	stats := emu.Stats()
 
 	if errors.Is(context.Cause(ctx), errNoBot) {
@@ -108,47 +106,11 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 		fmt.Fprintf(progress, "loadtest: warning: %v\n", err)
 	}
 
-	r := &Report{
-		Bot: t.name(), BotInProcess: bot.inProcess(), Mode: string(cfg.mode), Loop: cfg.loop(),
-		Users: cfg.users, MessagesPerUser: cfg.messages, Rate: cfg.rate, Mix: cfg.mix.String(),
-		ChaosRate: cfg.chaosRate, Seed: cfg.seed,
-
-		MessagesSent: a.messagesSent.Load(), CallbacksSent: a.pressesSent.Load(),
-		Replies: a.replies.Load(), APIRequests: stats.Requests,
-
-		Missing: missing, Duplicates: a.duplicates.Load(), OutOfOrder: a.outOfOrder.Load(),
-		CounterBreaks: a.counterBreaks.Load(), BadPhotos: a.badPhotos.Load(),
-		CallbacksAnswered: a.callbackAnswers.Load(), CallbacksMissing: pressesMissing,
-		// The emulator refuses a second answer to a query, as Telegram does, so duplicates
-		// are counted there.
-		CallbacksDuplicated: stats.RefusedAnswers,
-		RateLimitViolations: stats.LimitViolations,
-		Unmatched:           a.unmatched.Load(), Photos: a.photos.Load(), Edits: a.edits.Load(),
-		TimedOut: a.timedOut.Load(),
-
-		Errors429: stats.Injected429 + stats.LimitViolations, Errors5xx: stats.Injected5xx,
-		Dropped: stats.Dropped, RateLimitsEnforced: cfg.enforceLimits,
-
-		LatencyMS: a.lat.total(), DurationS: round2(elapsed.Seconds()),
-		BotPeakRSS: peak, BotStartRSS: base, BotCPUSeconds: round2(botCPU.Seconds()),
-		Machine: machine(), Interrupted: interrupted, Series: tl.seconds,
+	m := measures{
+		elapsed: elapsed, botCPU: botCPU, harnessCPU: selfEnd.cpu - self.cpu, peakRSS: peak, startRSS: base,
+		missing: missing, pressesMissing: pressesMissing, interrupted: interrupted, series: tl.seconds,
 	}
-	r.UpdatesSent = r.MessagesSent + r.CallbacksSent
-	done := a.answered.Load() + a.pressesAnswered.Load()
-	if last := time.Duration(a.lastAnswer.Load()); last > 0 {
-		r.ThroughputUPS = round2(float64(done) / last.Seconds())
-	}
-	if r.UpdatesSent > 0 {
-		r.BotCPUPerUpdate = round2(float64(botCPU.Microseconds()) / float64(r.UpdatesSent))
-		if !r.BotInProcess {
-			harness := selfEnd.cpu - self.cpu
-			r.HarnessCPUSeconds = round2(harness.Seconds())
-			r.HarnessCPUPerUpdate = round2(float64(harness.Microseconds()) / float64(r.UpdatesSent))
-		}
-	}
-	r.BotRSSPerUser = round2(float64(max(peak-base, 0)) / float64(cfg.users))
-	r.judge()
-	return r, nil
+	return newReport(cfg, t.name(), bot.inProcess(), a, stats, m), nil
 }
 
 // monitor cuts the time series every second and prints a progress line, until stop.
@@ -170,22 +132,4 @@ func monitor(tl *timeline, progress io.Writer, stop <-chan struct{}) {
 				a.answered.Load()+a.pressesAnswered.Load(), s.Answered, a.lat.total().P99)
 		}
 	}
-}
-
-// machine describes this machine for the report.
-func machine() Machine {
-	m := Machine{CPUs: runtime.NumCPU()}
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return m
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			m.CPUModel = strings.TrimSpace(v)
-			break
-		}
-	}
-	return m
 }

@@ -42,13 +42,14 @@ func (d *driver) run(ctx context.Context) error {
 		d.once.Do(func() { d.failed.Store(err) })
 		cancel()
 	}
+	var presser sync.WaitGroup
 	if d.rate > 0 {
 		d.presses = newFIFO[*user]()
 		d.a.onKeyboard = func(u *user) {
 			d.pending.Add(1)
 			d.presses.push(u)
 		}
-		go d.pressLoop(ctx, fail)
+		presser.Go(func() { d.pressLoop(ctx, fail) })
 		d.open(ctx, fail)
 	} else {
 		d.closed(ctx, fail)
@@ -56,6 +57,8 @@ func (d *driver) run(ctx context.Context) error {
 	if ctx.Err() == nil {
 		d.drain(ctx)
 	}
+	cancel()
+	presser.Wait()
 	if err, ok := d.failed.Load().(error); ok {
 		return err
 	}

@@ -25,9 +25,12 @@ type chatTable struct {
 }
 
 type chatState struct {
-	chat    wireChat
-	lastID  int64
-	bot     [botMemory]wireMessage // ring of the bot's newest messages
+	chat   wireChat
+	lastID int64
+	// bot holds the bot's newest messages: it grows to botMemory, then is a ring whose
+	// oldest entry is at botNext. Growing on demand keeps a chat the bot answered once at
+	// a few hundred bytes, not 6 KB: a load test has 100,000 of them.
+	bot     []wireMessage
 	botNext int
 }
 
@@ -69,8 +72,12 @@ func (t *chatTable) botMessage(chatID int64, fill func(*wireMessage)) (msg wireM
 	st.lastID++
 	msg = wireMessage{MessageID: st.lastID, Chat: st.chat}
 	fill(&msg)
-	st.bot[st.botNext] = msg
-	st.botNext = (st.botNext + 1) % botMemory
+	if len(st.bot) < botMemory {
+		st.bot = append(st.bot, msg)
+	} else {
+		st.bot[st.botNext] = msg
+		st.botNext = (st.botNext + 1) % botMemory
+	}
 	return msg, nil
 }
 

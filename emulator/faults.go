@@ -64,6 +64,10 @@ type Stats struct {
 	Injected5xx     int64
 	Dropped         int64 // connections closed by RateDrop
 	LimitViolations int64 // messages refused with 429 under EnforceLimits
+	// RefusedAnswers counts answerCallbackQuery calls for a query that was not open: one
+	// already answered (a bot answering twice) or one that never existed. Telegram refuses
+	// them, so they never show in Sent; a load test audits them here.
+	RefusedAnswers int64
 }
 
 type faultState struct {
@@ -96,6 +100,7 @@ func (s *Server) Stats() Stats {
 		Injected5xx:     s.faults.injected5xx.Load(),
 		Dropped:         s.faults.dropped.Load(),
 		LimitViolations: s.faults.violations.Load(),
+		RefusedAnswers:  s.refusedAnswers.Load(),
 	}
 }
 

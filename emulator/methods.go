@@ -188,6 +188,7 @@ func (s *Server) answerCallbackQuery(p params) (any, error) {
 		return nil, badRequest("MESSAGE_TOO_LONG")
 	}
 	if !s.chats.answerQuery(id) {
+		s.refusedAnswers.Add(1)
 		return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
 	}
 	s.out.record(Sent{Method: "answerCallbackQuery", CallbackQueryID: id, Text: text}, s.cfg.OnSend)

@@ -92,8 +92,10 @@ func readParams(r *http.Request) (params, error) {
 // str returns a parameter as text: a JSON string unquoted, any other JSON value as written.
 func (p params) str(name string) (string, bool) {
 	if raw, ok := p.json[name]; ok {
+		// Only a JSON string needs unquoting; trying to decode a number or an object as
+		// one validates it whole and allocates an error, on every request.
 		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
+		if isJSONString(raw) && json.Unmarshal(raw, &s) == nil {
 			return s, true
 		}
 		return string(raw), true
@@ -137,7 +139,7 @@ func (p params) object(name string, v any) (ok bool, err error) {
 	if r, found := p.json[name]; found {
 		raw = r
 		var s string
-		if json.Unmarshal(r, &s) == nil {
+		if isJSONString(r) && json.Unmarshal(r, &s) == nil {
 			raw = []byte(s)
 		}
 	} else if f, found := p.form[name]; found && len(f) > 0 {
@@ -153,3 +155,7 @@ func (p params) object(name string, v any) (ok bool, err error) {
 	}
 	return true, nil
 }
+
+// isJSONString reports whether raw, a JSON value as the decoder kept it (no leading
+// space), is a string.
+func isJSONString(raw []byte) bool { return len(raw) > 0 && raw[0] == '"' }

@@ -55,7 +55,8 @@ type Server struct {
 	out     outbox
 	faults  faultState
 
-	requests atomic.Int64
+	requests       atomic.Int64
+	refusedAnswers atomic.Int64
 }
 
 // New starts a Server listening on cfg.Addr.

@@ -367,6 +367,9 @@ func TestSendEditAndAnswer(t *testing.T) {
 	if r := callJSON(t, s, "answerCallbackQuery", map[string]any{"callback_query_id": press.CallbackQueryID}); r.OK {
 		t.Error("a callback query was answered twice")
 	}
+	if st := s.Stats(); st.RefusedAnswers != 1 {
+		t.Errorf("RefusedAnswers = %d, want 1 for the second answer", st.RefusedAnswers)
+	}
 	edit := map[string]any{"chat_id": 5, "message_id": msg.MessageID, "text": "Deleted."}
 	mustOK(t, callJSON(t, s, "editMessageText", edit))
 	if r := callJSON(t, s, "editMessageText", edit); r.OK || !strings.HasPrefix(r.Description, "Bad Request: message is not modified") {
@@ -455,4 +458,30 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestBotMemory checks the emulator remembers a chat's newest 32 bot messages for edits,
+// before and after the memory wraps around.
+func TestBotMemory(t *testing.T) {
+	s := newServer(t)
+	s.SendText(5, "hi")
+	var ids []int64
+	for i := range 40 {
+		r := mustOK(t, callJSON(t, s, "sendMessage", map[string]any{"chat_id": 5, "text": fmt.Sprint("m", i)}))
+		var m struct {
+			MessageID int64 `json:"message_id"`
+		}
+		json.Unmarshal(r, &m)
+		ids = append(ids, m.MessageID)
+		// The newest and the oldest remembered one can be edited; the one before cannot.
+		mustOK(t, callJSON(t, s, "editMessageText", map[string]any{"chat_id": 5, "message_id": m.MessageID, "text": fmt.Sprint("e", i)}))
+		if i >= 31 {
+			mustOK(t, callJSON(t, s, "editMessageText", map[string]any{"chat_id": 5, "message_id": ids[i-31], "text": fmt.Sprint("e", i)}))
+		}
+		if i >= 32 {
+			if r := callJSON(t, s, "editMessageText", map[string]any{"chat_id": 5, "message_id": ids[i-32], "text": "x"}); r.Description != "Bad Request: message to edit not found" {
+				t.Fatalf("after %d messages, edit of the 33rd newest: %d %q", i+1, r.ErrorCode, r.Description)
+			}
+		}
+	}
 }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/troupebot/troupe/bot"
+)
+
+// botEnv is what a bot under test is given.
+type botEnv struct {
+	apiURL, token string
+	chaos         bool
+	log           io.Writer // the bot's logs or output; nil discards them
+}
+
+// target is a bot to load-test.
+type target interface {
+	name() string
+	start(env botEnv) (running, error)
+}
+
+// running is a started bot.
+type running interface {
+	inProcess() bool
+	usage() (usage, error)
+	exited() <-chan struct{} // closed when the bot has stopped
+	// stop asks the bot to stop and waits up to grace; a spawned bot is then killed.
+	stop(grace time.Duration) error
+}
+
+// inProcess is a bot run by a function in this process.
+type inProcess struct {
+	label string
+	run   func(ctx context.Context, env botEnv) error
+}
+
+func (p inProcess) name() string { return p.label }
+
+func (p inProcess) start(env botEnv) (running, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &inProcessRun{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = p.run(ctx, env)
+		close(r.done)
+	}()
+	return r, nil
+}
+
+type inProcessRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+func (r *inProcessRun) inProcess() bool         { return true }
+func (r *inProcessRun) usage() (usage, error)   { return selfUsage() }
+func (r *inProcessRun) exited() <-chan struct{} { return r.done }
+func (r *inProcessRun) stop(grace time.Duration) error {
+	r.cancel()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r.err
+	case <-t.C:
+		return fmt.Errorf("the in-process bot did not stop within %v", grace)
+	}
+}
+
+// troupe is the project's bot, in-process.
+var troupe = inProcess{label: "troupe (in-process)", run: func(ctx context.Context, env botEnv) error {
+	log := slog.New(slog.DiscardHandler)
+	if env.log != nil {
+		log = slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	b, err := bot.New(bot.Config{
+		Token: env.token, APIURL: env.apiURL, Chaos: env.chaos, Logger: log, Version: "loadtest",
+		DrainTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	return b.Run(ctx)
+}}
+
+// command is a bot spawned as `sh -c 'exec LINE'`, in a process group of its own so that
+// its usage and its stop cover whatever it starts.
+type command struct{ line string }
+
+func (c command) name() string { return c.line }
+
+func (c command) start(env botEnv) (running, error) {
+	cmd := exec.Command("sh", "-c", "exec "+c.line)
+	cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+env.apiURL, "TELEGRAM_BOT_TOKEN="+env.token)
+	if env.chaos {
+		cmd.Env = append(cmd.Env, "BOT_CHAOS=true")
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r := &commandRun{line: c.line, done: make(chan struct{})}
+	out := io.Writer(&r.tail)
+	if env.log != nil {
+		out = io.MultiWriter(env.log, &r.tail)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start bot %q: %w", c.line, err)
+	}
+	r.pid = cmd.Process.Pid
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
+	return r, nil
+}
+
+type commandRun struct {
+	line string
+	pid  int
+	done chan struct{}
+	err  error
+	tail tail
+}
+
+func (r *commandRun) inProcess() bool         { return false }
+func (r *commandRun) usage() (usage, error)   { return groupUsage(r.pid) }
+func (r *commandRun) exited() <-chan struct{} { return r.done }
+
+func (r *commandRun) stop(grace time.Duration) error {
+	select {
+	case <-r.done:
+		return r.exitError()
+	default:
+	}
+	syscall.Kill(-r.pid, syscall.SIGTERM)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		// A bot stopped by SIGTERM may exit non-zero; that is no failure of the run.
+		syscall.Kill(-r.pid, syscall.SIGKILL) // children it left behind
+		return nil
+	case <-t.C:
+		syscall.Kill(-r.pid, syscall.SIGKILL)
+		<-r.done
+		return fmt.Errorf("bot %q did not stop within %v of SIGTERM; killed", r.line, grace)
+	}
+}
+
+// exitError describes how the bot ended, with the end of its output.
+func (r *commandRun) exitError() error {
+	return fmt.Errorf("bot %q exited (%v); its last output:\n%s", r.line, r.err, r.tail.String())
+}
+
+// tail keeps the end of a bot's output, for the error when it exits early.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+const tailSize = 4096
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > tailSize {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-tailSize:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+// errNoBot ends a run whose bot stopped by itself.
+var errNoBot = errors.New("loadtest: the bot under test stopped")
+
+// exitReason explains a bot that stopped during the run.
+func exitReason(r running) error {
+	if c, ok := r.(*commandRun); ok {
+		return c.exitError()
+	}
+	if p, ok := r.(*inProcessRun); ok && p.err != nil {
+		return fmt.Errorf("the in-process bot stopped: %w", p.err)
+	}
+	return errors.New("the in-process bot stopped")
+}

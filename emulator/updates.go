@@ -41,6 +41,7 @@ type updateQueue struct {
 	arrived     signal
 	confirmSeen signal
 	pollWaits   signal
+	hookSet     signal // a webhook was registered
 }
 
 type queued struct {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -320,6 +321,26 @@ func (q *updateQueue) replaceHook(h *hook, drop, keepAllowed bool) {
 		h.workers.Add(h.maxConn)
 		for range h.maxConn {
 			go q.deliver(h)
+		}
+		q.hookSet.notify()
+	}
+}
+
+// WaitWebhook waits until a webhook is registered: a bot in webhook mode is ready.
+func (s *Server) WaitWebhook(ctx context.Context) error {
+	q := &s.updates
+	for {
+		set := q.hookSet.wait()
+		q.mu.Lock()
+		registered := q.hook != nil
+		q.mu.Unlock()
+		if registered {
+			return nil
+		}
+		select {
+		case <-set:
+		case <-ctx.Done():
+			return fmt.Errorf("emulator: wait for setWebhook: %w", ctx.Err())
 		}
 	}
 }

@@ -9,7 +9,7 @@
 // drawn) is set aside with a timer instead of holding a worker.
 //
 // A request that fails with a 429 is retried after retry_after, for its chat, or for the
-// whole bot when several chats are throttled at once; one that fails with a 5xx or a
+// whole bot when Telegram throttles the bot as a whole; one that fails with a 5xx or a
 // network error is retried with capped exponential backoff; either way it stays at the
 // head of its chat's queue, so order holds across retries. A request that fails for good
 // is logged and counted, never dropped silently.
@@ -339,6 +339,7 @@ func (s *Sender) drain(chat int64) {
 			v = s.cfg.Classify(err)
 		}
 
+		s.throttled.request(time.Now())
 		sh.mu.Lock()
 		q.lastUsed = time.Now()
 		q.reserved = false
@@ -480,29 +481,53 @@ func (s *Sender) sweep() {
 	}
 }
 
-// throttleLog remembers the last few chats answered 429, to tell a bot-wide throttle
-// (several chats within a second) from one chat's.
+// throttleLog tells a bot-wide throttle from a chat's: Telegram answers 429 to a bot over
+// its global limit on nearly every request, in every chat, while a chat over its own
+// limit (or an odd 429) is a small share of the bot's requests. So it counts requests and
+// 429s over the last second (two half-second buckets) and calls it bot-wide when at least
+// three different chats got a 429 and 429s are at least half of the requests.
 type throttleLog struct {
-	mu    sync.Mutex
-	chats [4]int64
-	at    [4]time.Time
-	next  int
+	mu      sync.Mutex
+	slot    int64 // the current half-second
+	sent    [2]int
+	refused [2]int
+	chats   map[int64]struct{} // chats refused in the current and previous slot
 }
 
-// add records a 429 for chat and reports whether three or more different chats got one
-// within the last second.
+func (l *throttleLog) rotate(now time.Time) int {
+	slot := now.UnixNano() / int64(500*time.Millisecond)
+	if slot != l.slot {
+		if slot != l.slot+1 {
+			l.sent, l.refused = [2]int{}, [2]int{}
+		}
+		i := int(slot % 2)
+		l.sent[i], l.refused[i] = 0, 0
+		if l.chats == nil || slot != l.slot+1 {
+			l.chats = make(map[int64]struct{})
+		}
+		l.slot = slot
+	}
+	return int(slot % 2)
+}
+
+// request counts a request that got an answer (any answer).
+func (l *throttleLog) request(now time.Time) {
+	l.mu.Lock()
+	l.sent[l.rotate(now)]++
+	l.mu.Unlock()
+}
+
+// add counts a 429 in chat and reports whether the bot as a whole is throttled.
 func (l *throttleLog) add(chat int64, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.chats[l.next], l.at[l.next] = chat, now
-	l.next = (l.next + 1) % len(l.chats)
-	seen := map[int64]bool{}
-	for i, c := range l.chats {
-		if !l.at[i].IsZero() && now.Sub(l.at[i]) < time.Second {
-			seen[c] = true
-		}
+	l.refused[l.rotate(now)]++
+	if len(l.chats) < 64 {
+		l.chats[chat] = struct{}{}
 	}
-	return len(seen) >= 3
+	sent := l.sent[0] + l.sent[1]
+	refused := l.refused[0] + l.refused[1]
+	return len(l.chats) >= 3 && 2*refused >= sent
 }
 
 // Stats is a snapshot of a Sender's counters.

@@ -187,3 +187,32 @@ func TestReservedSlotKeepsItsPlace(t *testing.T) {
 		t.Errorf("slot done with %v", err)
 	}
 }
+
+func TestThrottleLogTellsBotWideFromChat(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		requests int     // answered requests in the last second
+		refused  []int64 // chats answered 429, in order
+		want     bool
+	}{
+		{"odd 429s among many requests", 200, []int64{1, 2, 3, 4, 5, 6}, false},
+		{"one chat over its limit", 4, []int64{7, 7, 7, 7}, false},
+		{"most requests refused in many chats", 10, []int64{1, 2, 3, 4, 5, 6, 7, 8}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l outbound.ThrottleLogForTest
+			for range tt.requests {
+				l.Request(at)
+			}
+			got := false
+			for _, c := range tt.refused {
+				got = l.Add(c, at)
+			}
+			if got != tt.want {
+				t.Errorf("bot-wide = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

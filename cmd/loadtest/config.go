@@ -66,7 +66,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	mixText := fs.String("mix", defaultMix, "relative weights of the kinds of message: text, number, stats, reset (then press Cancel), chart")
 	fs.Float64Var(&c.chaosRate, "chaos-rate", 0.02, "fraction of messages that are \"panic\"; the bot runs with chaos on (BOT_CHAOS=true for -bot-cmd)")
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the users' random choices; a run is repeatable")
-	modeText := fs.String("mode", string(polling), "how updates reach the bot: polling (webhook is planned)")
+	modeText := fs.String("mode", string(polling), "how updates reach the bot: polling, or webhook (the bot registers a webhook on a loopback port; -bot-cmd bots get BOT_MODE, WEBHOOK_URL, WEBHOOK_SECRET and PORT)")
 
 	fs.StringVar(&c.botCmd, "bot-cmd", "", "spawn this bot instead of running the project's bot in-process: sh -c 'exec CMD', with TELEGRAM_API_URL and TELEGRAM_BOT_TOKEN set")
 	fs.BoolVar(&c.botLog, "bot-log", false, "pass the bot's logs (or the spawned bot's output) through to stderr")

@@ -33,6 +33,6 @@
 // The parts: workload.go draws what users send; drive.go sends it (closed or open loop)
 // and waits for the answers; audit.go checks each reply as the emulator accepts it;
 // stats.go keeps the latency histograms and the time series; target.go and proc.go run and
-// measure the bot; mode.go is where webhook mode will plug in; report.go prints the result.
+// measure the bot; mode.go sets up polling or webhook mode; report.go prints the result.
 // internal/echobot is the trivial reference bot, and the wrong bots of the tests.
 package main

@@ -100,7 +100,6 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-chaos-rate", "1.5"}, "-chaos-rate 1.5: a fraction from 0 to 1"},
 		{[]string{"-fail-429", "0.6", "-fail-5xx", "0.6"}, "add up to more than 1"},
 		{[]string{"-rate", "-1"}, "-rate -1"},
-		{[]string{"-mode", "webhook"}, "-mode webhook is not implemented yet"},
 		{[]string{"-mode", "pigeon"}, `-mode "pigeon": polling or webhook`},
 		{[]string{"-retry-after", "0"}, "-retry-after 0"},
 		{[]string{"extra"}, `unexpected argument "extra"`},

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"net"
 
 	"github.com/troupebot/troupe/emulator"
 )
@@ -14,31 +16,51 @@ type mode string
 const (
 	// polling: the bot long-polls getUpdates.
 	polling mode = "polling"
-	// webhook: the emulator would post updates to the bot's webhook. Not built yet: the
-	// emulator and the bot gain webhook support in another change; it belongs here.
+	// webhook: the bot registers a webhook with setWebhook, and the emulator POSTs every
+	// update to it as Telegram does, with the secret header, retrying non-2xx answers.
 	webhook mode = "webhook"
 )
 
-var errWebhook = errors.New("-mode webhook is not implemented yet (it waits for webhook support in the bot and the emulator); use -mode polling")
-
 func parseMode(s string) (mode, error) {
 	switch mode(s) {
-	case polling:
-		return polling, nil
-	case webhook:
-		return "", errWebhook
+	case polling, webhook:
+		return mode(s), nil
 	}
 	return "", fmt.Errorf("-mode %q: polling or webhook", s)
 }
 
-// waitReady waits until the bot takes updates: in polling mode, until it long-polls.
+// prepare fills in what the bot needs for the mode: in webhook mode a loopback address to
+// listen on, the URL to register and a secret.
+func (m mode) prepare(env *botEnv) error {
+	if m != webhook {
+		return nil
+	}
+	// A free port now; the bot binds it in a moment. Another process could take it in
+	// between, on a busy machine: the run then fails to start, and says so.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("find a port for the bot's webhook: %w", err)
+	}
+	env.listen = ln.Addr().String()
+	ln.Close()
+	var secret [16]byte
+	rand.Read(secret[:])
+	env.webhookURL = "http://" + env.listen + "/webhook"
+	env.webhookSecret = hex.EncodeToString(secret[:])
+	return nil
+}
+
+// waitReady waits until the bot takes updates: in polling mode, until it long-polls; in
+// webhook mode, until it registered its webhook.
 func (m mode) waitReady(ctx context.Context, emu *emulator.Server) error {
-	switch m {
-	case polling:
-		if err := emu.WaitPolling(ctx); err != nil {
-			return fmt.Errorf("the bot never long-polled getUpdates: %w", err)
+	if m == webhook {
+		if err := emu.WaitWebhook(ctx); err != nil {
+			return fmt.Errorf("the bot never called setWebhook: %w", err)
 		}
 		return nil
 	}
-	return errWebhook
+	if err := emu.WaitPolling(ctx); err != nil {
+		return fmt.Errorf("the bot never long-polled getUpdates: %w", err)
+	}
+	return nil
 }

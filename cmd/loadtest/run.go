@@ -36,6 +36,9 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 	if cfg.botLog {
 		env.log = os.Stderr
 	}
+	if err := cfg.mode.prepare(&env); err != nil {
+		return nil, err
+	}
 	bot, err := t.start(env)
 	if err != nil {
 		return nil, err

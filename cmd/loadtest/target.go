@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -20,6 +22,8 @@ type botEnv struct {
 	apiURL, token string
 	chaos         bool
 	log           io.Writer // the bot's logs or output; nil discards them
+	// Webhook mode: where the bot listens, and the webhook it registers.
+	listen, webhookURL, webhookSecret string
 }
 
 // target is a bot to load-test.
@@ -85,9 +89,21 @@ var troupe = inProcess{label: "troupe (in-process)", run: func(ctx context.Conte
 	b, err := bot.New(bot.Config{
 		Token: env.token, APIURL: env.apiURL, Chaos: env.chaos, Logger: log, Version: "loadtest",
 		DrainTimeout: 10 * time.Second,
+		Webhook:      env.webhookURL != "", WebhookURL: env.webhookURL, WebhookSecret: env.webhookSecret,
 	})
 	if err != nil {
 		return err
+	}
+	if h := b.WebhookHandler(); h != nil {
+		ln, err := net.Listen("tcp", env.listen)
+		if err != nil {
+			return fmt.Errorf("listen for the webhook on %s: %w", env.listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/webhook", h)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
 	}
 	return b.Run(ctx)
 }}
@@ -103,6 +119,10 @@ func (c command) start(env botEnv) (running, error) {
 	cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+env.apiURL, "TELEGRAM_BOT_TOKEN="+env.token)
 	if env.chaos {
 		cmd.Env = append(cmd.Env, "BOT_CHAOS=true")
+	}
+	if env.webhookURL != "" {
+		_, port, _ := net.SplitHostPort(env.listen)
+		cmd.Env = append(cmd.Env, "BOT_MODE=webhook", "WEBHOOK_URL="+env.webhookURL, "WEBHOOK_SECRET="+env.webhookSecret, "PORT="+port)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r := &commandRun{line: c.line, done: make(chan struct{})}

@@ -32,7 +32,7 @@ func (k kind) counted() bool { return k == kindText || k == kindNumber }
 // sets that share).
 type mix [numKinds]int
 
-const defaultMix = "text=4,number=4,stats=1,reset=1,chart=0"
+const defaultMix = "text=40,number=40,stats=10,reset=9,chart=1"
 
 // parseMix reads "text=4,number=4,stats=1,reset=1,chart=0"; kinds left out weigh 0.
 func parseMix(s string) (mix, error) {

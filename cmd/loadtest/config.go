@@ -33,6 +33,7 @@ type config struct {
 
 	json, quiet            bool
 	cpuProfile, memProfile string
+	plot                   string
 }
 
 func (c config) faults() emulator.Faults {
@@ -86,6 +87,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress lines on stderr")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load phase to this file (the in-process bot, the emulator and the harness)")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write an allocation profile to this file at the end")
+	fs.StringVar(&c.plot, "plot", "", "draw throughput and p99 latency second by second into this PNG file")
 
 	if err := fs.Parse(args); err != nil {
 		return c, err

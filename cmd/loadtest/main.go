@@ -70,6 +70,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 	}
+	if cfg.plot != "" {
+		if err := plot(ctx, cfg.plot, r); err != nil {
+			fmt.Fprintf(stderr, "loadtest: %v\n", err)
+			return exitError
+		}
+	}
 	if cfg.json {
 		if err := r.writeJSON(stdout); err != nil {
 			fmt.Fprintf(stderr, "loadtest: %v\n", err)

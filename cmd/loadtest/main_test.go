@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -114,5 +116,26 @@ func TestParseConfig(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// TestPlot runs a small load with -plot and decodes the chart it wrote.
+func TestPlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run.png")
+	var stderr bytes.Buffer
+	if code := run([]string{"-users", "300", "-messages", "10", "-quiet", "-plot", path}, io.Discard, &stderr); code != exitPass {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("-plot wrote no PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != plotWidth || b.Dy() != 2*plotHeight {
+		t.Errorf("plot is %v, want %dx%d", b, plotWidth, 2*plotHeight)
 	}
 }

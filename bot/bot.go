@@ -72,7 +72,7 @@ type Bot struct {
 	cfg       Config
 	log       *slog.Logger
 	api       *gotgbot.Bot
-	client    *botapi.Client // the same client, for requests sent without gotgbot
+	endpoint  botapi.Endpoint // the same client, for requests sent without gotgbot
 	transport *http.Transport
 	logic     *notebook.Notebook
 	store     *actors.MemoryStore[notebook.Context]
@@ -119,7 +119,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		api:       api,
-		client:    client,
+		endpoint:  client.For(cfg.Token),
 		transport: transport,
 		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos, Charts: true},
 		store: actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{
@@ -135,7 +135,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Webhook {
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	} else {
-		b.poller = intake.NewPoller(b.api, b.runtime, intake.PollerConfig{
+		b.poller = intake.NewPoller(b.endpoint, b.runtime, intake.PollerConfig{
 			Timeout:        cfg.PollTimeout,
 			AllowedUpdates: allowedUpdates,
 			Logger:         b.log,

@@ -90,7 +90,7 @@ func (b *Bot) call(p place, a notebook.Action) (outbound.Call, error) {
 		}
 		body := editMessageText{ChatID: p.chat, MessageID: p.message, Text: a.Text, ReplyMarkup: inlineKeyboard(a.Buttons)}
 		return func(ctx context.Context) error {
-			return b.client.Call(ctx, b.cfg.Token, "editMessageText", body)
+			return b.endpoint.Call(ctx, "editMessageText", body)
 		}, nil
 	case notebook.AnswerCallback:
 		if p.query == "" {
@@ -98,7 +98,7 @@ func (b *Bot) call(p place, a notebook.Action) (outbound.Call, error) {
 		}
 		body := answerCallbackQuery{CallbackQueryID: p.query, Text: a.Text}
 		return func(ctx context.Context) error {
-			return b.client.Call(ctx, b.cfg.Token, "answerCallbackQuery", body)
+			return b.endpoint.Call(ctx, "answerCallbackQuery", body)
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", a.Kind)
@@ -115,7 +115,7 @@ func (b *Bot) sendText(p place, text string, buttons [][]notebook.Button) outbou
 		body.ReplyMarkup = inlineKeyboard(buttons)
 	}
 	return func(ctx context.Context) error {
-		return b.client.Call(ctx, b.cfg.Token, "sendMessage", body)
+		return b.endpoint.Call(ctx, "sendMessage", body)
 	}
 }
 

@@ -108,12 +108,28 @@ func (c *Client) RequestWithContext(ctx context.Context, token, method string, p
 	return decode(method, params, resp)
 }
 
-// Call sends body, a struct or map that encodes to the method's JSON parameters, and
-// checks the Bot API accepted it, without decoding the result: for requests whose answer
-// the caller does not need (a sent message's echo), that decoding is most of what a send
-// costs a bot. Failures are the same errors RequestWithContext returns.
-func (c *Client) Call(ctx context.Context, token, method string, body any) error {
-	ctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+// Endpoint is the Bot API of one bot: a Client and its token.
+type Endpoint struct {
+	c     *Client
+	token string
+}
+
+// For returns the Bot API of the bot with token.
+func (c *Client) For(token string) Endpoint { return Endpoint{c: c, token: token} }
+
+// Call sends body and checks the Bot API accepted it, without decoding the result: for
+// requests whose answer the caller does not need (a sent message's echo), that decoding
+// would be most of what a send costs a bot.
+func (e Endpoint) Call(ctx context.Context, method string, body any) error {
+	return e.Do(ctx, method, body, nil, DefaultTimeout)
+}
+
+// Do sends body, a struct or map that encodes to the method's JSON parameters, within
+// timeout, and decodes the result into result (nil: do not decode it). Failures are the
+// errors RequestWithContext returns: *gotgbot.TelegramError for the Bot API's own, an
+// *HTTPError for an answer that is not the Bot API's.
+func (e Endpoint) Do(ctx context.Context, method string, body, result any, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	buf := buffers.Get().(*bytes.Buffer)
 	buf.Reset()
@@ -121,27 +137,37 @@ func (c *Client) Call(ctx context.Context, token, method string, body any) error
 	if err := json.NewEncoder(buf).Encode(body); err != nil {
 		return fmt.Errorf("encode %s request: %w", method, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.c.apiURL+"/bot"+e.token+"/"+method, bytes.NewReader(buf.Bytes()))
 	if err != nil {
-		return fmt.Errorf("build %s request: %w", method, redact(token, err))
+		return fmt.Errorf("build %s request: %w", method, redact(e.token, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := e.c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, redact(token, err))
+		return fmt.Errorf("%s: %w", method, redact(e.token, err))
 	}
 	defer resp.Body.Close()
-	var r struct {
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponse)); err != nil {
+		return &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+	}
+	answer := buf.Bytes()
+	if result == nil && resp.StatusCode == http.StatusOK && bytes.HasPrefix(answer, []byte(`{"ok":true`)) {
+		return nil // accepted; what it echoes is not wanted
+	}
+	r := struct {
 		Ok          bool                        `json:"ok"`
+		Result      any                         `json:"result"`
 		ErrorCode   int                         `json:"error_code"`
 		Description string                      `json:"description"`
 		Parameters  *gotgbot.ResponseParameters `json:"parameters"`
+	}{Result: result}
+	if result == nil {
+		r.Result = &json.RawMessage{}
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxResponse)).Decode(&r); err != nil {
+	if err := json.Unmarshal(answer, &r); err != nil {
 		return &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
 	}
-	// Drain what is left so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponse))
 	if !r.Ok {
 		return &gotgbot.TelegramError{Method: method, Code: r.ErrorCode, Description: r.Description, ResponseParams: r.Parameters}
 	}

@@ -23,7 +23,7 @@ type Deliverer interface {
 // (its replies accepted), so a crash or redeploy re-delivers unfinished updates rather than
 // losing them. gotgbot's own Updater confirms updates as soon as they are fetched.
 type Poller struct {
-	api     *gotgbot.Bot
+	api     API
 	deliver Deliverer
 	cfg     PollerConfig
 	win     *window
@@ -54,8 +54,14 @@ const (
 	maxPause = 100 * time.Millisecond
 )
 
+// API is the Bot API as the poller uses it (botapi.Endpoint): send body to method and
+// decode the result into result, within timeout.
+type API interface {
+	Do(ctx context.Context, method string, body, result any, timeout time.Duration) error
+}
+
 // NewPoller returns a Poller fetching from api into d.
-func NewPoller(api *gotgbot.Bot, d Deliverer, cfg PollerConfig) *Poller {
+func NewPoller(api API, d Deliverer, cfg PollerConfig) *Poller {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
@@ -150,15 +156,9 @@ func (p *Poller) waitForRoom(ctx context.Context, lastNew int, lastPoll time.Tim
 // poll fetches one batch and delivers the updates not seen before. It returns how many
 // were new.
 func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) (int, error) {
-	opts := &gotgbot.GetUpdatesOpts{
-		Offset:         offset,
-		Limit:          int64(p.cfg.Limit),
-		Timeout:        int64(timeout / time.Second),
-		AllowedUpdates: p.cfg.AllowedUpdates,
-		// The HTTP request must outlive the long poll it asks for.
-		RequestOpts: &gotgbot.RequestOpts{Timeout: timeout + 15*time.Second},
-	}
-	raw, err := p.getUpdates(ctx, opts)
+	req := getUpdates{Offset: offset, Limit: p.cfg.Limit, Timeout: int(timeout / time.Second), AllowedUpdates: p.cfg.AllowedUpdates}
+	// The HTTP request must outlive the long poll it asks for.
+	raw, err := p.getUpdates(ctx, req, timeout+15*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -196,25 +196,25 @@ func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) 
 	return fresh, nil
 }
 
+// getUpdates is the body of a getUpdates request.
+type getUpdates struct {
+	Offset         int64    `json:"offset"`
+	Limit          int      `json:"limit"`
+	Timeout        int      `json:"timeout"`
+	AllowedUpdates []string `json:"allowed_updates,omitempty"`
+}
+
 // getUpdates calls getUpdates and splits the result without decoding the updates: one
 // update this version of gotgbot cannot decode must not make the whole batch (and every
 // later poll) fail.
-func (p *Poller) getUpdates(ctx context.Context, opts *gotgbot.GetUpdatesOpts) ([]json.RawMessage, error) {
-	params := map[string]any{"offset": opts.Offset, "limit": opts.Limit, "timeout": opts.Timeout}
-	if opts.AllowedUpdates != nil {
-		params["allowed_updates"] = opts.AllowedUpdates
-	}
-	res, err := p.api.RequestWithContext(ctx, "getUpdates", params, opts.RequestOpts)
-	if err != nil {
+func (p *Poller) getUpdates(ctx context.Context, req getUpdates, timeout time.Duration) ([]json.RawMessage, error) {
+	var raw []json.RawMessage
+	if err := p.api.Do(ctx, "getUpdates", req, &raw, timeout); err != nil {
 		var te *gotgbot.TelegramError
 		if errors.As(err, &te) && te.Code == http.StatusUnauthorized {
 			return nil, ErrUnauthorized
 		}
-		return nil, fmt.Errorf("getUpdates at offset %d: %w", opts.Offset, err)
-	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(res, &raw); err != nil {
-		return nil, fmt.Errorf("getUpdates at offset %d: result is not a list: %w", opts.Offset, err)
+		return nil, fmt.Errorf("getUpdates at offset %d: %w", req.Offset, err)
 	}
 	return raw, nil
 }
@@ -237,10 +237,8 @@ wait:
 	offset, _, inflight := p.win.state()
 	// limit 1 and timeout 0: the call is only for its offset. The update it returns, if
 	// any, is not confirmed by it.
-	params := map[string]any{"offset": offset, "limit": 1, "timeout": 0}
-	confirmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := p.api.RequestWithContext(confirmCtx, "getUpdates", params, nil); err != nil {
+	var discard []json.RawMessage
+	if err := p.api.Do(context.WithoutCancel(ctx), "getUpdates", getUpdates{Offset: offset, Limit: 1}, &discard, 5*time.Second); err != nil {
 		return fmt.Errorf("confirm offset %d: %w", offset, err)
 	}
 	if inflight > 0 {

@@ -68,10 +68,7 @@ func setup(tb testing.TB, tok string) (*emulator.Server, *intake.Poller, *holder
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { emu.Close() })
-	api, err := gotgbot.NewBot(tok, &gotgbot.BotOpts{BotClient: botapi.New(emu.URL(), &http.Client{}), DisableTokenCheck: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	api := botapi.New(emu.URL(), &http.Client{}).For(tok)
 	h := newHolder()
 	p := intake.NewPoller(api, h, intake.PollerConfig{Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -266,7 +266,9 @@ func (s *shard[S, A]) HandleFailure(system *actor.ActorSystem, sup actor.Supervi
 		}
 		s.cooling[crash.Key] = until
 		s.finishCrash(d, crash, s.rt.policy.CoolDown)
-		system.EventStream.Publish(&CoolDown{Key: crash.Key, Until: until, Crashes: ch.failures.total})
+		cd := &CoolDown{Key: crash.Key, Until: until, Crashes: ch.failures.total}
+		s.rt.log.Warn("user paused after repeated crashes", slog.Any("cooldown", cd))
+		system.EventStream.Publish(cd)
 		system.EventStream.Publish(&actor.SupervisorEvent{Child: pid, Reason: crash, Directive: actor.RestartDirective})
 		sup.RestartChildren(pid)
 		s.ask(ch)

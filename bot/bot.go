@@ -66,6 +66,10 @@ type Config struct {
 	Logger       *slog.Logger
 }
 
+// DefaultDrainTimeout bounds a graceful stop unless Config.DrainTimeout says otherwise:
+// under the 30 s Render and Kubernetes give a process between SIGTERM and SIGKILL.
+const DefaultDrainTimeout = 25 * time.Second
+
 // Bot is the shipped bot: long-polling intake, the actor runtime running the notebook
 // conversation, and the outbound sender.
 type Bot struct {
@@ -99,7 +103,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg.Workers = 64
 	}
 	if cfg.DrainTimeout <= 0 {
-		cfg.DrainTimeout = 25 * time.Second
+		cfg.DrainTimeout = DefaultDrainTimeout
 	}
 	transport := botapi.NewTransport(cfg.Workers + 2)
 	hc := &http.Client{Transport: transport}
@@ -201,6 +205,9 @@ func (b *Bot) Run(ctx context.Context) error {
 func (b *Bot) serve(ctx context.Context) error {
 	me, err := b.getMe(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started: nothing went wrong
+		}
 		return err
 	}
 	b.logic.Username = me.Username
@@ -233,7 +240,7 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 				return fmt.Errorf("bot: setWebhook %s: %w", redactURL(b.cfg.WebhookURL), err)
 			}
 			delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
-			b.log.Warn("setWebhook failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.Duration("retry_in", delay))
+			b.log.Warn("setWebhook failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.String("retry_in", delay.String()))
 			select {
 			case <-ctx.Done():
 				return nil
@@ -269,7 +276,7 @@ func (b *Bot) getMe(ctx context.Context) (*gotgbot.User, error) {
 			return nil, fmt.Errorf("bot: getMe: %w", intake.ErrUnauthorized)
 		}
 		delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
-		b.log.Warn("getMe failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.Duration("retry_in", delay))
+		b.log.Warn("getMe failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.String("retry_in", delay.String()))
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -256,7 +256,7 @@ func (q *updateQueue) finish(h *hook, l *lane, id int64, failure string) {
 	n := l.failures
 	q.mu.Unlock()
 	delay := retryDelay(n)
-	h.log.Debug("webhook delivery failed", slog.Int64("update", id), slog.String("error", failure), slog.Int("failures", n), slog.Duration("retry_in", delay))
+	h.log.Debug("webhook delivery failed", slog.Int64("update", id), slog.String("error", failure), slog.Int("failures", n), slog.String("retry_in", delay.String()))
 	time.AfterFunc(delay, func() {
 		q.mu.Lock()
 		current := q.hook == h

@@ -28,7 +28,7 @@
 //     them, so the RGBA image maps onto a fixed 237-colour palette of those
 //     blends with no visible loss; an 8-bit paletted PNG at BestSpeed
 //     compresses in a fraction of the time png.Encode takes for the RGBA
-//     image, and to about half the size. BENCHMARKS.md has the figures.
+//     image, and to about half the size. docs/performance.md has the figures.
 //
 // Images, encoder state and colour lookups are pooled, so a chart allocates
 // little beyond its output; the pools are safe for concurrent Render calls.

@@ -105,7 +105,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			}
 			failures++
 			delay := backoff(failures)
-			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.Duration("retry_in", delay))
+			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
 			if !sleep(ctx, delay) {
 				break
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,7 +52,7 @@ var settings = []setting{
 	{"mode", "BOT_MODE", "how updates arrive: polling or webhook"},
 	{"listen", "PORT", "HTTP address for the webhook, /healthz, /readyz and /metrics; PORT=N means :N"},
 	{"webhook-url", "WEBHOOK_URL", "public URL registered with setWebhook in webhook mode; its path is where the webhook is served (default /webhook); on Render it defaults to RENDER_EXTERNAL_URL/webhook"},
-	{"webhook-secret", "WEBHOOK_SECRET", "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -"},
+	{"webhook-secret", "WEBHOOK_SECRET", "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -, or any text when the bot registers the webhook (-webhook-url), which then uses its SHA-256 in hex"},
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
 	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
 	{"idle-timeout", "BOT_IDLE_TIMEOUT", "a user actor idle this long is passivated (its context stays in the store)"},
@@ -238,7 +240,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 	}
 	if !validSecret(c.webhookSecret) {
-		errs = append(errs, fmt.Errorf("-webhook-secret (env %s): 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)", lookup("webhook-secret").env))
+		if c.webhookURL != "" {
+			// The bot registers the webhook itself, so it may turn any secret into one
+			// Telegram accepts (Render's generateValue makes base64, with + / =).
+			sum := sha256.Sum256([]byte(c.webhookSecret))
+			c.webhookSecret = hex.EncodeToString(sum[:])
+		} else {
+			errs = append(errs, fmt.Errorf("-webhook-secret (env %s): 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule), unless -webhook-url is set and the bot registers the webhook itself", lookup("webhook-secret").env))
+		}
 	}
 	return c, errors.Join(errs...)
 }

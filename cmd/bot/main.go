@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/ops"
@@ -61,6 +63,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	if cfg.token == "" {
+		if isNullDevice(stdin) {
+			// A deployment that forgot its token, not a person trying the sandbox.
+			fmt.Fprintln(stderr, "bot: TELEGRAM_BOT_TOKEN (-token) is not set, and there is no terminal for the sandbox; set the token to serve Telegram")
+			return 2
+		}
 		sb := &sandbox{
 			cfg:         cfg,
 			in:          stdin,
@@ -139,18 +146,29 @@ func serveOps(ln net.Listener, b *bot.Bot, webhookPath string, log *slog.Logger)
 	return srv
 }
 
+// shutdownTimeout bounds the HTTP server's stop, after the bot has drained.
+const shutdownTimeout = 2 * time.Second
+
 func shutdown(srv *http.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	srv.Shutdown(ctx)
 }
 
-// isTerminal reports whether r is an interactive terminal, not a pipe or a file.
+// isTerminal reports whether r is an interactive terminal, not a pipe, a file or
+// /dev/null.
 func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// isNullDevice reports whether r is a character device that is not a terminal: /dev/null,
+// what a container or a service manager gives a process with no one at its input.
+func isNullDevice(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return err == nil && st.Mode()&os.ModeCharDevice != 0 && !term.IsTerminal(int(f.Fd()))
 }

@@ -84,7 +84,15 @@ func TestParseConfig(t *testing.T) {
 			want: defaults(func(c *config) { c.mode, c.webhookURL = "webhook", "https://troupe.onrender.com/webhook" }),
 		},
 		{name: "bad webhook URL", args: []string{"-webhook-url", "ftp://x"}, err: `-webhook-url (env WEBHOOK_URL): "ftp://x" is not an http(s) URL`},
-		{name: "bad secret", args: []string{"-webhook-secret", "has space"}, err: `-webhook-secret (env WEBHOOK_SECRET): 1 to 256 characters`},
+		{name: "bad secret, registered by hand", args: []string{"-webhook-secret", "has space"}, err: `-webhook-secret (env WEBHOOK_SECRET): 1 to 256 characters`},
+		{
+			name: "base64 secret the bot registers",
+			env:  map[string]string{"BOT_MODE": "webhook", "WEBHOOK_URL": "https://bot.example.com/webhook", "WEBHOOK_SECRET": "a+b/c="},
+			want: defaults(func(c *config) {
+				c.mode, c.webhookURL = "webhook", "https://bot.example.com/webhook"
+				c.webhookSecret = "1ba61f0004d46ba7d54e7954dc74e64c8610511a1d4f25ecb7a221c60c1a4576"
+			}),
+		},
 		{name: "stray argument", args: []string{"serve"}, err: `unexpected argument "serve"`},
 	}
 	for _, tt := range tests {
@@ -253,4 +261,22 @@ func freeAddr(tb testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestNoTokenInADeployment starts the bot the way a container with no token does: stdin
+// is /dev/null. It must say what is missing and fail, not start the sandbox.
+func TestNoTokenInADeployment(t *testing.T) {
+	bin := buildBot(t)
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
+	cmd.Stdin, cmd.Env = devnull, []string{"HOME=/nonexistent"}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "TELEGRAM_BOT_TOKEN (-token) is not set") {
+		t.Errorf("exit %v, output %q; want exit 2 naming TELEGRAM_BOT_TOKEN", err, out)
+	}
 }

@@ -22,13 +22,22 @@ func defaultMaxResident() int {
 	return int(min(max(mem/4/residentBudget, 10_000), 10_000_000))
 }
 
-// memoryLimit returns the cgroup v2 memory limit, else MemTotal, else 0.
+// memoryLimit returns the container's memory limit (cgroup v2, else v1), or the machine's
+// memory when the limit is absent or larger, or 0 when neither can be read.
 func memoryLimit() uint64 {
-	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
-		if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil {
-			return n
+	total := memTotal()
+	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if b, err := os.ReadFile(path); err == nil {
+			// "max" (v2) and a near-2^63 number (v1) both mean no limit.
+			if n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err == nil && (total == 0 || n < total) {
+				return n
+			}
 		}
 	}
+	return total
+}
+
+func memTotal() uint64 {
 	f, err := os.Open("/proc/meminfo")
 	if err != nil {
 		return 0

@@ -27,21 +27,22 @@ type shard[S, A any] struct {
 	cooling map[int64]time.Time
 }
 
-// child is the shard's record of one user actor.
+// child is the shard's record of one user actor: one per resident user, so kept small
+// (times as unix nanoseconds, the small fields together).
 type child struct {
 	key        int64
 	pid        *actor.PID
 	sent       uint64    // number of the newest delivery forwarded
 	crashed    uint64    // number of the newest delivery consumed by a crash
-	last       time.Time // when the newest delivery was forwarded
-	asked      bool      // a passivation question is on its way
+	last       int64     // when the newest delivery was forwarded
 	failures   *failures // nil until the actor first crashes
 	prev, next *child
-	// The flood bucket: tokens left as of floodAt (unix nanoseconds), and whether the
-	// user was told they are sending too fast since their last update got through.
-	tokens  float32
+	// The flood bucket: tokens left as of floodAt, and whether the user was told they are
+	// sending too fast since their last update got through.
 	floodAt int64
+	tokens  float32
 	told    bool
+	asked   bool // a passivation question is on its way
 }
 
 // Messages between a shard and its user actors, and the shard's timers.
@@ -121,7 +122,7 @@ func (s *shard[S, A]) route(c actor.Context, d *delivery) {
 		s.unlink(ch)
 	}
 	s.pushFront(ch)
-	ch.last = now
+	ch.last = now.UnixNano()
 	if !s.admit(ch, now) {
 		s.rt.counters.throttled.Add(1)
 		if ch.told {
@@ -205,7 +206,7 @@ func (s *shard[S, A]) idle(c actor.Context, m *idle) {
 func (s *shard[S, A]) sweep() {
 	now := s.rt.now()
 	if idle := s.rt.cfg.IdleTimeout; idle > 0 {
-		for ch := s.lru.prev; ch != &s.lru && now.Sub(ch.last) >= idle; ch = ch.prev {
+		for ch := s.lru.prev; ch != &s.lru && now.UnixNano()-ch.last >= int64(idle); ch = ch.prev {
 			if !ch.asked {
 				s.ask(ch)
 			}

@@ -77,6 +77,11 @@ func measureResident(b *testing.B, users int, typical bool) {
 		pending.Wait()
 	}
 	resident := heap() - base
+	if f := os.Getenv("TROUPE_HEAP_PROFILE_RESIDENT"); f != "" {
+		out, _ := os.Create(f)
+		pprof.WriteHeapProfile(out)
+		out.Close()
+	}
 
 	frozen.Add(int64(time.Hour))
 	select {

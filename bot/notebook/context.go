@@ -26,18 +26,37 @@ type Entry struct {
 }
 
 // Series is a persistent list of entries: appending, dropping the oldest and undoing the
-// newest return a new Series and leave the old one intact, sharing all but O(log n) of its
-// nodes. The zero value is an empty series.
+// newest return a new Series and leave the old one intact. The zero value is an empty
+// series, and costs nothing: a Context with no values is three words.
+//
+// A short series is a plain slice that is copied on every change, which for at most
+// smallSeries entries is cheaper than any tree; past that it is a persistent vector
+// (a trie of 32-entry nodes) whose versions share all but O(log n) of their nodes. A slice
+// version is never written to after it is made, and every append copies, so two versions
+// cutting the same array never see each other's entries.
 type Series struct {
-	l      *immutable.List[Entry]
-	sum    kahan // of the values, kept as entries come and go so the mean costs O(1)
-	labels int   // bytes of all labels, likewise kept for Size
+	d *series
 }
+
+// series is one version of a Series; never modified once made.
+type series struct {
+	small  []Entry                // the entries, while there are at most smallSeries
+	l      *immutable.List[Entry] // the entries, once there are more
+	sum    kahan                  // of the values, kept as entries come and go: the mean is O(1)
+	labels int                    // bytes of all labels, likewise kept for Size
+}
+
+// smallSeries is the longest series kept as a slice: 16 entries are 512 bytes to copy,
+// about what one node of the trie costs.
+const smallSeries = 16
 
 // Size estimates the memory a Context holds, in bytes, in O(1): what the store bounds.
 func (c Context) Size() int {
 	const perEntry = 8 + 16 + 8 + 8 // value, label header, date, share of the list's nodes
-	return 64 + c.Series.Len()*perEntry + c.Series.labels
+	if c.Series.d == nil {
+		return 64
+	}
+	return 64 + c.Series.Len()*perEntry + c.Series.d.labels
 }
 
 // kahan is a compensated (Neumaier) running sum: adding and removing values over a long
@@ -62,42 +81,65 @@ func (s Series) Mean() float64 {
 	if s.Len() == 0 {
 		return 0
 	}
-	return s.sum.value() / float64(s.Len())
+	return s.d.sum.value() / float64(s.Len())
 }
 
 // Len returns the number of entries.
 func (s Series) Len() int {
-	if s.l == nil {
+	switch {
+	case s.d == nil:
 		return 0
+	case s.d.l != nil:
+		return s.d.l.Len()
 	}
-	return s.l.Len()
+	return len(s.d.small)
 }
 
 // At returns the i-th entry, oldest first.
-func (s Series) At(i int) Entry { return s.l.Get(i) }
+func (s Series) At(i int) Entry {
+	if s.d.l != nil {
+		return s.d.l.Get(i)
+	}
+	return s.d.small[i]
+}
 
 // Last returns the newest entry; ok is false for an empty series.
 func (s Series) Last() (e Entry, ok bool) {
-	if s.Len() == 0 {
+	n := s.Len()
+	if n == 0 {
 		return Entry{}, false
 	}
-	return s.l.Get(s.l.Len() - 1), true
+	return s.At(n - 1), true
 }
 
 // Append returns the series with e added as the newest entry. When the series already holds
 // max entries, the oldest is dropped and returned with dropped == true.
 func (s Series) Append(e Entry, max int) (next Series, oldest Entry, dropped bool) {
-	l := s.l
-	if l == nil {
-		l = immutable.NewList[Entry]()
+	var d series
+	if s.d != nil {
+		d = *s.d
 	}
-	total, labels := s.sum, s.labels
-	if max > 0 && l.Len() >= max {
-		oldest, dropped = l.Get(0), true
-		l = l.Slice(l.Len()-max+1, l.Len())
-		total, labels = total.add(-oldest.Value), labels-len(oldest.Label)
+	if max > 0 && s.Len() >= max {
+		oldest, dropped = s.At(0), true
+		if d.l != nil {
+			d.l = d.l.Slice(d.l.Len()-max+1, d.l.Len())
+		} else {
+			d.small = d.small[len(d.small)-max+1:]
+		}
+		d.sum, d.labels = d.sum.add(-oldest.Value), d.labels-len(oldest.Label)
 	}
-	return Series{l: l.Append(e), sum: total.add(e.Value), labels: labels + len(e.Label)}, oldest, dropped
+	switch {
+	case d.l != nil:
+		d.l = d.l.Append(e)
+	case len(d.small) < smallSeries:
+		// The full slice expression makes append copy: this version's array stays as is.
+		d.small = append(d.small[:len(d.small):len(d.small)], e)
+	default:
+		d.l = immutable.NewList(append(d.small[:len(d.small):len(d.small)], e)...)
+		d.small = nil
+	}
+	d.sum, d.labels = d.sum.add(e.Value), d.labels+len(e.Label)
+	return Series{d: &d}, oldest, dropped
 }
 
 // Undo returns the series without its newest entry, and that entry.
@@ -106,11 +148,18 @@ func (s Series) Undo() (next Series, removed Entry, ok bool) {
 	if n == 0 {
 		return s, Entry{}, false
 	}
-	removed = s.l.Get(n - 1)
+	removed = s.At(n - 1)
 	if n == 1 {
 		return Series{}, removed, true
 	}
-	return Series{l: s.l.Slice(0, n-1), sum: s.sum.add(-removed.Value), labels: s.labels - len(removed.Label)}, removed, true
+	d := *s.d
+	if d.l != nil {
+		d.l = d.l.Slice(0, n-1)
+	} else {
+		d.small = d.small[:n-1 : n-1]
+	}
+	d.sum, d.labels = d.sum.add(-removed.Value), d.labels-len(removed.Label)
+	return Series{d: &d}, removed, true
 }
 
 // Tail returns the values of the newest n entries (all of them when n <= 0 or n > Len),
@@ -124,13 +173,32 @@ func (s Series) Tail(n int) []Entry {
 	if n == 0 {
 		return out
 	}
-	it := s.l.Iterator()
+	if s.d.l == nil {
+		return append(out, s.d.small[size-n:]...)
+	}
+	it := s.d.l.Iterator()
 	it.Seek(size - n)
 	for !it.Done() {
 		_, e := it.Next()
 		out = append(out, e)
 	}
 	return out
+}
+
+// each calls f with every entry, oldest first.
+func (s Series) each(f func(Entry)) {
+	switch {
+	case s.d == nil:
+	case s.d.l != nil:
+		for it := s.d.l.Iterator(); !it.Done(); {
+			_, e := it.Next()
+			f(e)
+		}
+	default:
+		for _, e := range s.d.small {
+			f(e)
+		}
+	}
 }
 
 // Summary is the statistics /stats reports.
@@ -146,11 +214,9 @@ func (s Series) Summarize() (sum Summary, ok bool) {
 	if n == 0 {
 		return Summary{}, false
 	}
-	it := s.l.Iterator()
 	first := true
 	var total kahan
-	for !it.Done() {
-		_, e := it.Next()
+	s.each(func(e Entry) {
 		if first || e.Value < sum.Min.Value {
 			sum.Min = e
 		}
@@ -160,7 +226,7 @@ func (s Series) Summarize() (sum Summary, ok bool) {
 		first = false
 		total = total.add(e.Value)
 		sum.Last = e
-	}
+	})
 	sum.Sum = total.value()
 	sum.Count = n
 	sum.Mean = sum.Sum / float64(n)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -455,4 +456,52 @@ func FuzzHandle(f *testing.F) {
 		_, actions = nb.Handle(c, press(data))
 		check(actions)
 	})
+}
+
+// TestSeriesAgainstAModel runs random appends and undos, some from old versions, across
+// the switch from a slice to the trie and with the oldest dropped at the cap, and checks
+// every version ever made still holds what a plain slice model says it should.
+func TestSeriesAgainstAModel(t *testing.T) {
+	for _, max := range []int{5, smallSeries, 3 * smallSeries} {
+		t.Run(fmt.Sprint("max=", max), func(t *testing.T) {
+			rnd := rand.New(rand.NewPCG(1, uint64(max)))
+			type version struct {
+				s     Series
+				model []float64
+			}
+			versions := []version{{}}
+			for i := range 2000 {
+				from := versions[len(versions)-1]
+				if rnd.IntN(4) == 0 {
+					from = versions[rnd.IntN(len(versions))] // branch from an old version
+				}
+				next := version{model: append([]float64(nil), from.model...)}
+				if rnd.IntN(3) == 0 {
+					next.s, _, _ = from.s.Undo()
+					if len(next.model) > 0 {
+						next.model = next.model[:len(next.model)-1]
+					}
+				} else {
+					v := float64(i)
+					next.s, _, _ = from.s.Append(Entry{Value: v, Label: fmt.Sprint(i)}, max)
+					next.model = append(next.model, v)
+					if len(next.model) > max {
+						next.model = next.model[1:]
+					}
+				}
+				versions = append(versions, next)
+			}
+			for i, v := range versions {
+				got := v.s.Tail(0)
+				if len(got) != len(v.model) || v.s.Len() != len(v.model) {
+					t.Fatalf("version %d: %d entries, want %d", i, len(got), len(v.model))
+				}
+				for j, e := range got {
+					if e.Value != v.model[j] || v.s.At(j).Value != v.model[j] {
+						t.Fatalf("version %d entry %d = %v, want %v", i, j, e.Value, v.model[j])
+					}
+				}
+			}
+		})
+	}
 }

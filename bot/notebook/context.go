@@ -156,7 +156,7 @@ func (s Series) Undo() (next Series, removed Entry, ok bool) {
 	if d.l != nil {
 		d.l = d.l.Slice(0, n-1)
 	} else {
-		d.small = d.small[:n-1 : n-1]
+		d.small = d.small[: n-1 : n-1]
 	}
 	d.sum, d.labels = d.sum.add(-removed.Value), d.labels-len(removed.Label)
 	return Series{d: &d}, removed, true

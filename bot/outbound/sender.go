@@ -419,10 +419,10 @@ func (s *Sender) retry(q *chatQueue, chat int64, v Verdict) bool {
 	return true
 }
 
-// backoff is the delay before try n+1 after n failures: 500 ms doubling to 30 s, with
+// backoff is the delay before try n+1 after n failures: 200 ms doubling to 30 s, with
 // jitter so chats failing together do not retry together.
 func backoff(n int) time.Duration {
-	d := 500 * time.Millisecond << min(n-1, 6)
+	d := 200 * time.Millisecond << min(n-1, 8)
 	d = min(d, 30*time.Second)
 	return d/2 + rand.N(d/2+1)
 }

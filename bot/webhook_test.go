@@ -33,7 +33,7 @@ func TestWebhookMode(t *testing.T) {
 	})
 
 	const users, perUser = 20, 8
-	ids, replies := converse(t, emu, users, 6000, func(u int) []string {
+	ids, _ := converse(t, emu, users, 6000, func(u int) []string {
 		var texts []string
 		for i := range perUser {
 			text := fmt.Sprint("hi ", i)
@@ -52,7 +52,7 @@ func TestWebhookMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	replies = repliesByChat(sent)
+	replies := repliesByChat(sent)
 	for u := range users {
 		got := replies[int64(6000+u)]
 		if len(got) != perUser {

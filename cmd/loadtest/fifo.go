@@ -53,9 +53,3 @@ func (q *fifo[T]) pop() (v T, ok bool) {
 	}
 	return v, true
 }
-
-func (q *fifo[T]) len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) - q.head
-}

@@ -27,7 +27,6 @@ type user struct {
 	seq      int32
 	awaiting bool
 	keyboard *button // a button to press next, from the reply to a /reset
-	finished bool
 
 	// The audit's state.
 	lastK, lastN int32 // the counted message and the n of the newest counter seen

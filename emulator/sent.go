@@ -62,29 +62,18 @@ func (s *Server) Sent() []Sent {
 	return append([]Sent(nil), s.out.sent...)
 }
 
-// SentCount returns how many requests were recorded as Sent, discarded or not.
-func (s *Server) SentCount() int64 {
-	s.out.mu.Lock()
-	defer s.out.mu.Unlock()
-	return s.out.seq
-}
-
 // WaitSent waits until the bot has sent at least n things, and returns all it sent.
 func (s *Server) WaitSent(ctx context.Context, n int) ([]Sent, error) {
-	for {
-		changed := s.out.changed.wait()
-		s.out.mu.Lock()
-		if len(s.out.sent) >= n {
-			sent := append([]Sent(nil), s.out.sent...)
-			s.out.mu.Unlock()
-			return sent, nil
+	var sent []Sent
+	err := s.out.changed.until(ctx, &s.out.mu, func() bool {
+		if len(s.out.sent) < n {
+			return false
 		}
-		have := len(s.out.sent)
-		s.out.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("emulator: wait for %d sends (have %d): %w", n, have, ctx.Err())
-		}
+		sent = append([]Sent(nil), s.out.sent...)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: wait for %d sends (have %d): %w", n, len(s.Sent()), err)
 	}
+	return sent, nil
 }

@@ -271,6 +271,26 @@ func (g *signal) wait() <-chan struct{} {
 	return g.ch
 }
 
+// until waits until cond, which reads state guarded by mu, holds, or ctx is done. Taking
+// the signal's channel before looking means a change between the look and the wait is not
+// missed.
+func (g *signal) until(ctx context.Context, mu *sync.Mutex, cond func() bool) error {
+	for {
+		changed := g.wait()
+		mu.Lock()
+		ok := cond()
+		mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 func (g *signal) notify() {
 	g.mu.Lock()
 	if g.ch != nil {

@@ -249,20 +249,10 @@ func (s *Server) getUpdates(ctx context.Context, p params) (any, error) {
 // it was going to take and is waiting for more.
 func (s *Server) WaitPolling(ctx context.Context) error {
 	q := &s.updates
-	for {
-		started := q.pollWaits.wait()
-		q.mu.Lock()
-		waiting := q.waiting > 0
-		q.mu.Unlock()
-		if waiting {
-			return nil
-		}
-		select {
-		case <-started:
-		case <-ctx.Done():
-			return fmt.Errorf("emulator: wait for a long poll: %w", ctx.Err())
-		}
+	if err := q.pollWaits.until(ctx, &q.mu, func() bool { return q.waiting > 0 }); err != nil {
+		return fmt.Errorf("emulator: wait for a long poll: %w", err)
 	}
+	return nil
 }
 
 // WaitConfirmed waits until the bot has confirmed updateID and every update before it, or
@@ -270,20 +260,10 @@ func (s *Server) WaitPolling(ctx context.Context) error {
 // confirms each update by answering its POST with a 2xx status.
 func (s *Server) WaitConfirmed(ctx context.Context, updateID int64) error {
 	q := &s.updates
-	for {
-		changed := q.confirmSeen.wait()
-		q.mu.Lock()
-		done := q.confirmed >= updateID
-		q.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("emulator: wait for update %d to be confirmed: %w", updateID, ctx.Err())
-		}
+	if err := q.confirmSeen.until(ctx, &q.mu, func() bool { return q.confirmed >= updateID }); err != nil {
+		return fmt.Errorf("emulator: wait for update %d to be confirmed: %w", updateID, err)
 	}
+	return nil
 }
 
 // Confirmed returns the highest update_id that the bot has confirmed together with every

@@ -329,20 +329,10 @@ func (q *updateQueue) replaceHook(h *hook, drop, keepAllowed bool) {
 // WaitWebhook waits until a webhook is registered: a bot in webhook mode is ready.
 func (s *Server) WaitWebhook(ctx context.Context) error {
 	q := &s.updates
-	for {
-		set := q.hookSet.wait()
-		q.mu.Lock()
-		registered := q.hook != nil
-		q.mu.Unlock()
-		if registered {
-			return nil
-		}
-		select {
-		case <-set:
-		case <-ctx.Done():
-			return fmt.Errorf("emulator: wait for setWebhook: %w", ctx.Err())
-		}
+	if err := q.hookSet.until(ctx, &q.mu, func() bool { return q.hook != nil }); err != nil {
+		return fmt.Errorf("emulator: wait for setWebhook: %w", err)
 	}
+	return nil
 }
 
 // setWebhook registers a webhook. Unlike Telegram it accepts http:// URLs and any port,

@@ -103,15 +103,6 @@ func (s Series) At(i int) Entry {
 	return s.d.small[i]
 }
 
-// Last returns the newest entry; ok is false for an empty series.
-func (s Series) Last() (e Entry, ok bool) {
-	n := s.Len()
-	if n == 0 {
-		return Entry{}, false
-	}
-	return s.At(n - 1), true
-}
-
 // Append returns the series with e added as the newest entry. When the series already holds
 // max entries, the oldest is dropped and returned with dropped == true.
 func (s Series) Append(e Entry, max int) (next Series, oldest Entry, dropped bool) {

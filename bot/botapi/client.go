@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,31 +82,15 @@ func (c *Client) RequestWithContext(ctx context.Context, token, method string, p
 	}
 	timeout := DefaultTimeout
 	if opts != nil && opts.Timeout != 0 {
-		timeout = opts.Timeout
+		timeout = opts.Timeout // below zero: none, as in gotgbot
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	var res json.RawMessage
+	err := c.do(ctx, c.GetAPIURL(opts), token, method, params, &res, timeout)
+	var te *gotgbot.TelegramError
+	if errors.As(err, &te) {
+		te.Params = params
 	}
-
-	buf := buffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer buffers.Put(buf)
-	if err := json.NewEncoder(buf).Encode(params); err != nil {
-		return nil, fmt.Errorf("encode %s request: %w", method, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.GetAPIURL(opts)+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return nil, fmt.Errorf("build %s request: %w", method, redact(token, err))
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, redact(token, err))
-	}
-	defer resp.Body.Close()
-	return decode(method, params, resp)
+	return res, err
 }
 
 // Endpoint is the Bot API of one bot: a Client and its token.
@@ -129,22 +114,31 @@ func (e Endpoint) Call(ctx context.Context, method string, body any) error {
 // errors RequestWithContext returns: *gotgbot.TelegramError for the Bot API's own, an
 // *HTTPError for an answer that is not the Bot API's.
 func (e Endpoint) Do(ctx context.Context, method string, body, result any, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	return e.c.do(ctx, e.c.apiURL, e.token, method, body, result, timeout)
+}
+
+// do is every JSON request: encode body, post it to apiURL within timeout (none when not
+// above zero), and read the answer into result, or only check it when result is nil.
+func (c *Client) do(ctx context.Context, apiURL, token, method string, body, result any, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	buf := buffers.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer buffers.Put(buf)
 	if err := json.NewEncoder(buf).Encode(body); err != nil {
 		return fmt.Errorf("encode %s request: %w", method, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.c.apiURL+"/bot"+e.token+"/"+method, bytes.NewReader(buf.Bytes()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
 	if err != nil {
-		return fmt.Errorf("build %s request: %w", method, redact(e.token, err))
+		return fmt.Errorf("build %s request: %w", method, redact(token, err))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := e.c.http.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, redact(e.token, err))
+		return fmt.Errorf("%s: %w", method, redact(token, err))
 	}
 	defer resp.Body.Close()
 	buf.Reset()
@@ -172,30 +166,6 @@ func (e Endpoint) Do(ctx context.Context, method string, body, result any, timeo
 		return &gotgbot.TelegramError{Method: method, Code: r.ErrorCode, Description: r.Description, ResponseParams: r.Parameters}
 	}
 	return nil
-}
-
-// decode reads a Bot API response. A body that is not the Bot API's JSON (a proxy's error
-// page, a cut connection) becomes an error carrying the HTTP status, so callers can still
-// tell a 5xx from a 4xx.
-func decode(method string, params map[string]any, resp *http.Response) (json.RawMessage, error) {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
-	}
-	var r gotgbot.Response
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, &HTTPError{Method: method, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
-	}
-	if !r.Ok {
-		return nil, &gotgbot.TelegramError{
-			Method:         method,
-			Params:         params,
-			Code:           r.ErrorCode,
-			Description:    r.Description,
-			ResponseParams: r.Parameters,
-		}
-	}
-	return r.Result, nil
 }
 
 // HTTPError is a response that is not a Bot API answer.

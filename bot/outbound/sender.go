@@ -339,9 +339,10 @@ func (s *Sender) drain(chat int64) {
 			v = s.cfg.Classify(err)
 		}
 
-		s.throttled.request(time.Now())
+		answered := time.Now()
+		s.throttled.request(answered)
 		sh.mu.Lock()
-		q.lastUsed = time.Now()
+		q.lastUsed = answered
 		q.reserved = false
 		if err != nil && v.Retry && s.retry(q, chat, v) {
 			sh.mu.Unlock()
@@ -487,46 +488,58 @@ func (s *Sender) sweep() {
 // 429s over the last second (two half-second buckets) and calls it bot-wide when at least
 // three different chats got a 429 and 429s are at least half of the requests.
 type throttleLog struct {
-	mu      sync.Mutex
-	slot    int64 // the current half-second
-	sent    [2]int
+	// sent counts answered requests per half-second slot without a lock: it is touched on
+	// every request, while the rest is touched only on a 429. A count racing a rotation
+	// may land in the wrong slot; the ratio it feeds is a heuristic either way.
+	current atomic.Int64 // the current half-second
+	sent    [2]atomic.Int64
+
+	mu      sync.Mutex // guards refused, chats, and rotation
 	refused [2]int
 	chats   map[int64]struct{} // chats refused in the current and previous slot
 }
 
-func (l *throttleLog) rotate(now time.Time) int {
-	slot := now.UnixNano() / int64(500*time.Millisecond)
-	if slot != l.slot {
-		if slot != l.slot+1 {
-			l.sent, l.refused = [2]int{}, [2]int{}
+func halfSecond(now time.Time) int64 { return now.UnixNano() / int64(500*time.Millisecond) }
+
+// rotateLocked moves to slot, clearing what is older than the previous one.
+func (l *throttleLog) rotateLocked(slot int64) int {
+	if last := l.current.Load(); slot != last {
+		if slot != last+1 {
+			l.sent[0].Store(0)
+			l.sent[1].Store(0)
+			l.refused = [2]int{}
 		}
-		i := int(slot % 2)
-		l.sent[i], l.refused[i] = 0, 0
-		if l.chats == nil || slot != l.slot+1 {
+		l.sent[slot%2].Store(0)
+		l.refused[slot%2] = 0
+		if l.chats == nil || slot != last+1 {
 			l.chats = make(map[int64]struct{})
 		}
-		l.slot = slot
+		l.current.Store(slot)
 	}
 	return int(slot % 2)
 }
 
 // request counts a request that got an answer (any answer).
 func (l *throttleLog) request(now time.Time) {
-	l.mu.Lock()
-	l.sent[l.rotate(now)]++
-	l.mu.Unlock()
+	slot := halfSecond(now)
+	if l.current.Load() != slot {
+		l.mu.Lock()
+		l.rotateLocked(slot)
+		l.mu.Unlock()
+	}
+	l.sent[slot%2].Add(1)
 }
 
 // add counts a 429 in chat and reports whether the bot as a whole is throttled.
 func (l *throttleLog) add(chat int64, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.refused[l.rotate(now)]++
+	l.refused[l.rotateLocked(halfSecond(now))]++
 	if len(l.chats) < 64 {
 		l.chats[chat] = struct{}{}
 	}
-	sent := l.sent[0] + l.sent[1]
-	refused := l.refused[0] + l.refused[1]
+	sent := l.sent[0].Load() + l.sent[1].Load()
+	refused := int64(l.refused[0] + l.refused[1])
 	return len(l.chats) >= 3 && 2*refused >= sent
 }
 

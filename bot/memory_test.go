@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -77,11 +75,6 @@ func measureResident(b *testing.B, users int, typical bool) {
 		pending.Wait()
 	}
 	resident := heap() - base
-	if f := os.Getenv("TROUPE_HEAP_PROFILE_RESIDENT"); f != "" {
-		out, _ := os.Create(f)
-		pprof.WriteHeapProfile(out)
-		out.Close()
-	}
 
 	frozen.Add(int64(time.Hour))
 	select {
@@ -90,11 +83,6 @@ func measureResident(b *testing.B, users int, typical bool) {
 		b.Fatalf("%d of %d passivated", passivated.Load(), users)
 	}
 	stored := heap() - base
-	if f := os.Getenv("TROUPE_HEAP_PROFILE"); f != "" {
-		out, _ := os.Create(f)
-		pprof.WriteHeapProfile(out)
-		out.Close()
-	}
 	if st := rt.Stats(); st.Resident != 0 {
 		b.Fatalf("%d still resident", st.Resident)
 	}

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
@@ -47,7 +48,7 @@ func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.A
 			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: message, Done: finish})
 		}
 		if err != nil {
-			b.log.Error("action not performed", "update", u.UpdateId, "err", err)
+			b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
 			finish(err)
 		}
 	}

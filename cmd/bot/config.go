@@ -22,6 +22,7 @@ type config struct {
 	apiURL        string
 	mode          string
 	listen        string
+	opsListen     string
 	webhookURL    string
 	webhookSecret string
 	admins        []int64
@@ -51,6 +52,7 @@ var settings = []setting{
 	{"api-url", "TELEGRAM_API_URL", "Bot API base URL"},
 	{"mode", "BOT_MODE", "how updates arrive: polling or webhook"},
 	{"listen", "PORT", "HTTP address for the webhook, /healthz, /readyz and /metrics; PORT=N means :N"},
+	{"ops-listen", "BOT_OPS_LISTEN", "private HTTP address for /metrics and /healthz, /readyz; when set, /metrics is no longer served on -listen (keep this address off the public network)"},
 	{"webhook-url", "WEBHOOK_URL", "public URL registered with setWebhook in webhook mode; its path is where the webhook is served (default /webhook); on Render it defaults to RENDER_EXTERNAL_URL/webhook"},
 	{"webhook-secret", "WEBHOOK_SECRET", "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -, or any text when the bot registers the webhook (-webhook-url), which then uses its SHA-256 in hex"},
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
@@ -179,6 +181,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 	}
 	fs.StringVar(&c.listen, "listen", listen, b.usage(s))
+	b.string(&c.opsListen, "ops-listen", "")
 
 	// Render gives a web service its public URL; the webhook is served at /webhook there.
 	webhookDefault := ""

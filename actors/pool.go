@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +38,18 @@ type PoolConfig struct {
 	Deadline time.Duration
 	// Logger receives worker crashes; nil means slog.Default().
 	Logger *slog.Logger
+	// Latency, when set, observes each answered job's time from Submit to its answer, in
+	// seconds. The pool keeps no latencies itself: a histogram (a prometheus.Histogram
+	// fits) gives percentiles at a fixed cost, where a pool-kept sample had to be sorted
+	// on every read.
+	Latency Observer
+}
+
+// Observer receives observations, such as job latencies in seconds. It is
+// prometheus.Observer's one method, declared here so the runtime need not know what
+// exports the figures.
+type Observer interface {
+	Observe(float64)
 }
 
 // Pool runs jobs on a fixed set of worker actors under one supervisor actor, which hands
@@ -59,7 +70,6 @@ type Pool[Req, Res any] struct {
 
 	queued                            atomic.Int64
 	done, failed, busy, crashed, late atomic.Int64
-	latency                           latencies
 }
 
 // PoolStats is a snapshot of a Pool's counters.
@@ -71,7 +81,6 @@ type PoolStats struct {
 	Busy              int64 // jobs refused with ErrBusy
 	Crashed           int64 // worker panics
 	TimedOut          int64 // jobs answered at their deadline
-	P50, P99          time.Duration
 }
 
 type job[Req, Res any] struct {
@@ -141,19 +150,19 @@ func (p *Pool[Req, Res]) answer(j *job[Req, Res], res Res, err error) bool {
 	} else {
 		p.done.Add(1)
 	}
-	p.latency.add(time.Since(j.start))
+	if p.cfg.Latency != nil {
+		p.cfg.Latency.Observe(time.Since(j.start).Seconds())
+	}
 	j.reply(res, err)
 	return true
 }
 
-// Stats returns the pool's counters and the latency percentiles of its recent jobs.
+// Stats returns the pool's counters; latencies go to PoolConfig.Latency.
 func (p *Pool[Req, Res]) Stats() PoolStats {
-	p50, p99 := p.latency.percentiles()
 	return PoolStats{
 		Workers: p.cfg.Workers, Capacity: p.cfg.Queue,
 		Queued: p.queued.Load(), Done: p.done.Load(), Failed: p.failed.Load(),
 		Busy: p.busy.Load(), Crashed: p.crashed.Load(), TimedOut: p.late.Load(),
-		P50: p50, P99: p99,
 	}
 }
 
@@ -249,30 +258,4 @@ func (w *poolWorker[Req, Res]) run(ctx context.Context, j *job[Req, Res]) (Res, 
 		}
 	}()
 	return w.pool.work(ctx, j.req)
-}
-
-// latencies keeps the newest job latencies, enough for stable percentiles at a fixed cost.
-type latencies struct {
-	mu   sync.Mutex
-	ring [1024]time.Duration
-	n    int
-}
-
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.ring[l.n%len(l.ring)] = d
-	l.n++
-	l.mu.Unlock()
-}
-
-func (l *latencies) percentiles() (p50, p99 time.Duration) {
-	l.mu.Lock()
-	n := min(l.n, len(l.ring))
-	sorted := slices.Clone(l.ring[:n])
-	l.mu.Unlock()
-	if n == 0 {
-		return 0, 0
-	}
-	slices.Sort(sorted)
-	return sorted[n/2], sorted[min(n-1, n*99/100)]
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/troupebot/troupe/actors"
 )
@@ -52,7 +54,8 @@ func result(tb testing.TB, ch <-chan outcome) outcome {
 }
 
 func TestPoolAnswersEveryJob(t *testing.T) {
-	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 1000}, func(_ context.Context, req string) (string, error) {
+	latency := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "job_seconds", Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)})
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 1000, Latency: latency}, func(_ context.Context, req string) (string, error) {
 		return "done " + req, nil
 	})
 	var chs []<-chan outcome
@@ -64,8 +67,16 @@ func TestPoolAnswersEveryJob(t *testing.T) {
 			t.Fatalf("job %d: %+v", i, o)
 		}
 	}
-	if st := p.Stats(); st.Done != 500 || st.Queued != 0 || st.P99 <= 0 {
+	if st := p.Stats(); st.Done != 500 || st.Queued != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+	// Every answer is observed once, with the time it took.
+	var m dto.Metric
+	if err := latency.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.GetHistogram(); h.GetSampleCount() != 500 || !(h.GetSampleSum() > 0) {
+		t.Errorf("latency histogram has %d observations summing to %vs, want 500 above 0", h.GetSampleCount(), h.GetSampleSum())
 	}
 }
 

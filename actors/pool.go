@@ -43,6 +43,9 @@ type PoolConfig struct {
 	// fits) gives percentiles at a fixed cost, where a pool-kept sample had to be sorted
 	// on every read.
 	Latency Observer
+	// AfterFunc replaces time.AfterFunc, which answers a job at its deadline and cancels its
+	// context, so tests can pass the deadline without waiting it out.
+	AfterFunc func(d time.Duration, f func())
 }
 
 // Observer receives observations, such as job latencies in seconds. It is
@@ -87,7 +90,8 @@ type job[Req, Res any] struct {
 	req      Req
 	reply    func(Res, error)
 	start    time.Time
-	deadline time.Time
+	ctx      context.Context // ends at the deadline, or when the job is answered
+	cancel   context.CancelFunc
 	answered atomic.Bool
 	worker   int
 }
@@ -105,6 +109,9 @@ func NewPool[Req, Res any](system *actor.ActorSystem, cfg PoolConfig, work func(
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
 	}
 	p := &Pool[Req, Res]{cfg: cfg, log: cfg.Logger, system: system, work: work}
 	p.pid = system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
@@ -126,10 +133,11 @@ func (p *Pool[Req, Res]) Submit(req Req, reply func(Res, error)) error {
 		return fmt.Errorf("%w: %d jobs queued", ErrBusy, p.cfg.Queue)
 	}
 	now := time.Now()
-	j := &job[Req, Res]{req: req, reply: reply, start: now, deadline: now.Add(p.cfg.Deadline)}
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(p.cfg.Deadline))
+	j := &job[Req, Res]{req: req, reply: reply, start: now, ctx: ctx, cancel: cancel}
 	// A job whose worker is stuck past the deadline (work that ignores its context) is
 	// still answered on time; the worker's late result is dropped.
-	time.AfterFunc(p.cfg.Deadline, func() {
+	p.cfg.AfterFunc(p.cfg.Deadline, func() {
 		var zero Res
 		if p.answer(j, zero, fmt.Errorf("job not done within %v: %w", p.cfg.Deadline, context.DeadlineExceeded)) {
 			p.late.Add(1)
@@ -144,6 +152,7 @@ func (p *Pool[Req, Res]) answer(j *job[Req, Res], res Res, err error) bool {
 	if j.answered.Swap(true) {
 		return false
 	}
+	j.cancel()
 	p.queued.Add(-1)
 	if err != nil {
 		p.failed.Add(1)
@@ -242,9 +251,7 @@ func (w *poolWorker[Req, Res]) Receive(c actor.Context) {
 		c.Send(c.Parent(), &finished{worker: j.worker}) // timed out while queued
 		return
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), j.deadline)
-	defer cancel()
-	res, err := w.run(ctx, j)
+	res, err := w.run(j.ctx, j)
 	w.pool.answer(j, res, err)
 	c.Send(c.Parent(), &finished{worker: j.worker})
 }

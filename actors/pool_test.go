@@ -146,10 +146,19 @@ func TestPoolSurvivesPanics(t *testing.T) {
 	}
 }
 
+// TestPoolDeadline passes each job's deadline on the pool's injected timer: the job is
+// answered with the deadline then, whether its work honours its context or not, and not
+// before.
 func TestPoolDeadline(t *testing.T) {
 	stuck := make(chan struct{})
 	defer close(stuck)
-	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Deadline: 50 * time.Millisecond}, func(ctx context.Context, req string) (string, error) {
+	deadlines := make(chan func(), 2)
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Deadline: time.Hour, AfterFunc: func(d time.Duration, f func()) {
+		if d != time.Hour {
+			t.Errorf("deadline timer set for %v, want the configured hour", d)
+		}
+		deadlines <- f
+	}}, func(ctx context.Context, req string) (string, error) {
 		if req == "ignores its context" {
 			<-stuck
 			return "too late", nil
@@ -158,8 +167,19 @@ func TestPoolDeadline(t *testing.T) {
 		return "", ctx.Err()
 	})
 	for _, req := range []string{"honours its context", "ignores its context"} {
-		if o := result(t, submit(t, p, req)); !errors.Is(o.err, context.DeadlineExceeded) {
+		ch := submit(t, p, req)
+		pass := <-deadlines
+		select {
+		case o := <-ch:
+			t.Fatalf("%s: answered %+v before its deadline", req, o)
+		default:
+		}
+		pass()
+		if o := result(t, ch); !errors.Is(o.err, context.DeadlineExceeded) {
 			t.Errorf("%s: %+v, want the deadline", req, o)
 		}
+	}
+	if st := p.Stats(); st.TimedOut != 2 || st.Failed != 2 || st.Queued != 0 {
+		t.Errorf("stats = %+v, want 2 timed out", st)
 	}
 }

@@ -93,10 +93,7 @@ func TestCrashLoopOperatorView(t *testing.T) {
 		t.Errorf("/status is %d lines; keep it phone-sized", n)
 	}
 
-	rec := httptest.NewRecorder()
-	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	metrics := rec.Body.String()
-	for _, want := range []string{
+	checkMetrics(t, b,
 		"troupe_restarts_total 4",
 		"troupe_actors_cooling_down 1",
 		"troupe_updates_crashed_total 4",
@@ -104,9 +101,19 @@ func TestCrashLoopOperatorView(t *testing.T) {
 		"troupe_actors_resident 2",
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
-	} {
+	)
+}
+
+// checkMetrics scrapes b's /metrics through the ops handler and fails the test for each
+// wanted line missing from it.
+func checkMetrics(tb testing.TB, b *bot.Bot, wants ...string) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics := rec.Body.String()
+	for _, want := range wants {
 		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
+			tb.Errorf("/metrics lacks %q", want)
 		}
 	}
 }
@@ -184,19 +191,12 @@ func TestChartLatencyOperatorView(t *testing.T) {
 		send(t, emu, user, "/chart")
 	}
 
-	rec := httptest.NewRecorder()
-	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	metrics := rec.Body.String()
-	for _, want := range []string{
+	checkMetrics(t, b,
 		"# TYPE troupe_chart_latency_seconds histogram",
 		"troupe_chart_latency_seconds_count 5",
 		`troupe_chart_latency_seconds_bucket{le="10"} 5`,
 		`troupe_chart_latency_seconds_bucket{le="+Inf"} 5`,
-	} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	)
 
 	s := b.Snapshot()
 	h := s.ChartLatency

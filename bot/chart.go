@@ -39,7 +39,8 @@ func drawChart(ctx context.Context, req *notebook.ChartRequest) (chart, error) {
 		what = "your only value"
 	}
 	opt := render.Options{Kind: kind, Title: capitalize(what), YLabel: "value"}
-	if s.Times != nil && kind != render.Histogram {
+	if s.Times != nil && kind == render.Line {
+		// Only a line chart's axis is always times; bars show labels, times or positions.
 		opt.XLabel = "recorded (UTC)"
 	}
 	png, err := render.Render(ctx, s, opt)

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +38,21 @@ type PoolConfig struct {
 	Deadline time.Duration
 	// Logger receives worker crashes; nil means slog.Default().
 	Logger *slog.Logger
+	// Latency, when set, observes each answered job's time from Submit to its answer, in
+	// seconds. The pool keeps no latencies itself: a histogram (a prometheus.Histogram
+	// fits) gives percentiles at a fixed cost, where a pool-kept sample had to be sorted
+	// on every read.
+	Latency Observer
+	// AfterFunc replaces time.AfterFunc, which answers a job at its deadline and cancels its
+	// context, so tests can pass the deadline without waiting it out.
+	AfterFunc func(d time.Duration, f func())
+}
+
+// Observer receives observations, such as job latencies in seconds. It is
+// prometheus.Observer's one method, declared here so the runtime need not know what
+// exports the figures.
+type Observer interface {
+	Observe(float64)
 }
 
 // Pool runs jobs on a fixed set of worker actors under one supervisor actor, which hands
@@ -59,7 +73,6 @@ type Pool[Req, Res any] struct {
 
 	queued                            atomic.Int64
 	done, failed, busy, crashed, late atomic.Int64
-	latency                           latencies
 }
 
 // PoolStats is a snapshot of a Pool's counters.
@@ -71,14 +84,14 @@ type PoolStats struct {
 	Busy              int64 // jobs refused with ErrBusy
 	Crashed           int64 // worker panics
 	TimedOut          int64 // jobs answered at their deadline
-	P50, P99          time.Duration
 }
 
 type job[Req, Res any] struct {
 	req      Req
 	reply    func(Res, error)
 	start    time.Time
-	deadline time.Time
+	ctx      context.Context // ends at the deadline, or when the job is answered
+	cancel   context.CancelFunc
 	answered atomic.Bool
 	worker   int
 }
@@ -96,6 +109,9 @@ func NewPool[Req, Res any](system *actor.ActorSystem, cfg PoolConfig, work func(
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
 	}
 	p := &Pool[Req, Res]{cfg: cfg, log: cfg.Logger, system: system, work: work}
 	p.pid = system.Root.SpawnPrefix(actor.PropsFromProducer(func() actor.Actor {
@@ -117,10 +133,11 @@ func (p *Pool[Req, Res]) Submit(req Req, reply func(Res, error)) error {
 		return fmt.Errorf("%w: %d jobs queued", ErrBusy, p.cfg.Queue)
 	}
 	now := time.Now()
-	j := &job[Req, Res]{req: req, reply: reply, start: now, deadline: now.Add(p.cfg.Deadline)}
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(p.cfg.Deadline))
+	j := &job[Req, Res]{req: req, reply: reply, start: now, ctx: ctx, cancel: cancel}
 	// A job whose worker is stuck past the deadline (work that ignores its context) is
 	// still answered on time; the worker's late result is dropped.
-	time.AfterFunc(p.cfg.Deadline, func() {
+	p.cfg.AfterFunc(p.cfg.Deadline, func() {
 		var zero Res
 		if p.answer(j, zero, fmt.Errorf("job not done within %v: %w", p.cfg.Deadline, context.DeadlineExceeded)) {
 			p.late.Add(1)
@@ -135,25 +152,26 @@ func (p *Pool[Req, Res]) answer(j *job[Req, Res], res Res, err error) bool {
 	if j.answered.Swap(true) {
 		return false
 	}
+	j.cancel()
 	p.queued.Add(-1)
 	if err != nil {
 		p.failed.Add(1)
 	} else {
 		p.done.Add(1)
 	}
-	p.latency.add(time.Since(j.start))
+	if p.cfg.Latency != nil {
+		p.cfg.Latency.Observe(time.Since(j.start).Seconds())
+	}
 	j.reply(res, err)
 	return true
 }
 
-// Stats returns the pool's counters and the latency percentiles of its recent jobs.
+// Stats returns the pool's counters; latencies go to PoolConfig.Latency.
 func (p *Pool[Req, Res]) Stats() PoolStats {
-	p50, p99 := p.latency.percentiles()
 	return PoolStats{
 		Workers: p.cfg.Workers, Capacity: p.cfg.Queue,
 		Queued: p.queued.Load(), Done: p.done.Load(), Failed: p.failed.Load(),
 		Busy: p.busy.Load(), Crashed: p.crashed.Load(), TimedOut: p.late.Load(),
-		P50: p50, P99: p99,
 	}
 }
 
@@ -233,9 +251,7 @@ func (w *poolWorker[Req, Res]) Receive(c actor.Context) {
 		c.Send(c.Parent(), &finished{worker: j.worker}) // timed out while queued
 		return
 	}
-	ctx, cancel := context.WithDeadline(context.Background(), j.deadline)
-	defer cancel()
-	res, err := w.run(ctx, j)
+	res, err := w.run(j.ctx, j)
 	w.pool.answer(j, res, err)
 	c.Send(c.Parent(), &finished{worker: j.worker})
 }
@@ -249,30 +265,4 @@ func (w *poolWorker[Req, Res]) run(ctx context.Context, j *job[Req, Res]) (Res, 
 		}
 	}()
 	return w.pool.work(ctx, j.req)
-}
-
-// latencies keeps the newest job latencies, enough for stable percentiles at a fixed cost.
-type latencies struct {
-	mu   sync.Mutex
-	ring [1024]time.Duration
-	n    int
-}
-
-func (l *latencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.ring[l.n%len(l.ring)] = d
-	l.n++
-	l.mu.Unlock()
-}
-
-func (l *latencies) percentiles() (p50, p99 time.Duration) {
-	l.mu.Lock()
-	n := min(l.n, len(l.ring))
-	sorted := slices.Clone(l.ring[:n])
-	l.mu.Unlock()
-	if n == 0 {
-		return 0, 0
-	}
-	slices.Sort(sorted)
-	return sorted[n/2], sorted[min(n-1, n*99/100)]
 }

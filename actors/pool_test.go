@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/troupebot/troupe/actors"
 )
@@ -52,7 +54,8 @@ func result(tb testing.TB, ch <-chan outcome) outcome {
 }
 
 func TestPoolAnswersEveryJob(t *testing.T) {
-	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 1000}, func(_ context.Context, req string) (string, error) {
+	latency := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "job_seconds", Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)})
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Queue: 1000, Latency: latency}, func(_ context.Context, req string) (string, error) {
 		return "done " + req, nil
 	})
 	var chs []<-chan outcome
@@ -64,8 +67,16 @@ func TestPoolAnswersEveryJob(t *testing.T) {
 			t.Fatalf("job %d: %+v", i, o)
 		}
 	}
-	if st := p.Stats(); st.Done != 500 || st.Queued != 0 || st.P99 <= 0 {
+	if st := p.Stats(); st.Done != 500 || st.Queued != 0 {
 		t.Errorf("stats = %+v", st)
+	}
+	// Every answer is observed once, with the time it took.
+	var m dto.Metric
+	if err := latency.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.GetHistogram(); h.GetSampleCount() != 500 || !(h.GetSampleSum() > 0) {
+		t.Errorf("latency histogram has %d observations summing to %vs, want 500 above 0", h.GetSampleCount(), h.GetSampleSum())
 	}
 }
 
@@ -135,10 +146,19 @@ func TestPoolSurvivesPanics(t *testing.T) {
 	}
 }
 
+// TestPoolDeadline passes each job's deadline on the pool's injected timer: the job is
+// answered with the deadline then, whether its work honours its context or not, and not
+// before.
 func TestPoolDeadline(t *testing.T) {
 	stuck := make(chan struct{})
 	defer close(stuck)
-	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Deadline: 50 * time.Millisecond}, func(ctx context.Context, req string) (string, error) {
+	deadlines := make(chan func(), 2)
+	p, _ := newPool(t, actors.PoolConfig{Workers: 2, Deadline: time.Hour, AfterFunc: func(d time.Duration, f func()) {
+		if d != time.Hour {
+			t.Errorf("deadline timer set for %v, want the configured hour", d)
+		}
+		deadlines <- f
+	}}, func(ctx context.Context, req string) (string, error) {
 		if req == "ignores its context" {
 			<-stuck
 			return "too late", nil
@@ -147,8 +167,19 @@ func TestPoolDeadline(t *testing.T) {
 		return "", ctx.Err()
 	})
 	for _, req := range []string{"honours its context", "ignores its context"} {
-		if o := result(t, submit(t, p, req)); !errors.Is(o.err, context.DeadlineExceeded) {
+		ch := submit(t, p, req)
+		pass := <-deadlines
+		select {
+		case o := <-ch:
+			t.Fatalf("%s: answered %+v before its deadline", req, o)
+		default:
+		}
+		pass()
+		if o := result(t, ch); !errors.Is(o.err, context.DeadlineExceeded) {
 			t.Errorf("%s: %+v, want the deadline", req, o)
 		}
+	}
+	if st := p.Stats(); st.TimedOut != 2 || st.Failed != 2 || st.Queued != 0 {
+		t.Errorf("stats = %+v, want 2 timed out", st)
 	}
 }

@@ -131,16 +131,26 @@ func TestCrashLoopCoolsDown(t *testing.T) {
 	}
 }
 
+// idleTimeout is short so the sweep, which runs on a real ticker, comes every millisecond;
+// the runtime judges idleness by the test's clock, so an actor idles only when the test
+// moves that clock on.
+const idleTimeout = 4 * time.Millisecond
+
 func TestIdleActorsPassivateAndComeBack(t *testing.T) {
 	const users = 200
+	clk := newClock()
 	rec := newRecorder()
-	rt := newRuntime(t, rec, actors.Config{Restart: fastRestarts, IdleTimeout: 20 * time.Millisecond})
+	rt := newRuntime(t, rec, actors.Config{Restart: fastRestarts, IdleTimeout: idleTimeout, Now: clk.now})
 	passivated := subscribe[*actors.Passivated](t, rt)
 	var first []<-chan struct{}
 	for u := range users {
 		first = append(first, deliver(t, rt, int64(u+1), int64(u+1), "hi"))
 	}
 	done(t, first...)
+	if st := rt.Stats(); st.Resident != users || st.Passivated != 0 {
+		t.Fatalf("stats = %+v before any time passed, want all %d resident", st, users)
+	}
+	clk.advance(idleTimeout)
 	await(t, passivated, users, "passivation")
 	if st := rt.Stats(); st.Resident != 0 || st.Passivated != users {
 		t.Fatalf("stats = %+v, want all passivated", st)
@@ -202,9 +212,13 @@ func TestResidentCapEvictsLeastRecentlyUsed(t *testing.T) {
 func TestPassivationLosesNothing(t *testing.T) {
 	const users, waves = 100, 30
 	rec := newRecorder()
-	rt := newRuntime(t, rec, actors.Config{Restart: fastRestarts, IdleTimeout: time.Millisecond, MaxResident: users / 2, Shards: 4})
+	clk := newClock()
+	rt := newRuntime(t, rec, actors.Config{Restart: fastRestarts, IdleTimeout: idleTimeout, Now: clk.now, MaxResident: users / 2, Shards: 4})
 	id := int64(0)
 	for w := range waves {
+		// Every actor is idle from now on, so sweeps ask them to stop while the wave's
+		// updates are on their way.
+		clk.advance(idleTimeout)
 		var wave []<-chan struct{}
 		for u := range users {
 			// Half the users skip every other wave, so their actors idle and passivate.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot/botapi"
@@ -88,6 +89,8 @@ type Bot struct {
 	meter     *meter
 	started   time.Time
 	ready     atomic.Bool
+
+	chartLatency prometheus.Histogram // the chart pool observes into it; Snapshot reads it
 }
 
 // New builds a Bot and starts its runtime and sender; it contacts Telegram only in Run.
@@ -135,7 +138,8 @@ func New(cfg Config) (*Bot, error) {
 	b.runtime = actors.New(context.Background(), actors.Config{
 		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log,
 	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
-	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log}, drawChart)
+	b.chartLatency = newChartLatency()
+	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
 	if cfg.Webhook {
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	} else {

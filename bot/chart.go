@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -25,10 +26,7 @@ type chart struct {
 // so copying the newest values out of the persistent series costs the user nothing.
 func drawChart(ctx context.Context, req *notebook.ChartRequest) (chart, error) {
 	entries := req.Series.Tail(req.Last)
-	s := render.Series{Values: make([]float64, len(entries)), Labels: make([]string, len(entries))}
-	for i, e := range entries {
-		s.Values[i], s.Labels[i] = e.Value, e.Label
-	}
+	s := seriesOf(entries)
 	kind, err := render.ParseKind(req.Kind)
 	if err != nil {
 		return chart{}, err
@@ -40,12 +38,47 @@ func drawChart(ctx context.Context, req *notebook.ChartRequest) (chart, error) {
 	if len(entries) == 1 {
 		what = "your only value"
 	}
-	png, err := render.Render(ctx, s, render.Options{Kind: kind, Title: capitalize(what), YLabel: "value"})
+	opt := render.Options{Kind: kind, Title: capitalize(what), YLabel: "value"}
+	if s.Times != nil && kind == render.Line {
+		// Only a line chart's axis is always times; bars show labels, times or positions.
+		opt.XLabel = "recorded (UTC)"
+	}
+	png, err := render.Render(ctx, s, opt)
 	if err != nil {
 		return chart{}, fmt.Errorf("draw %s chart of %d values: %w", kind, len(entries), err)
 	}
 	names := map[render.Kind]string{render.Line: "Line chart", render.Bar: "Bar chart", render.Histogram: "Histogram"}
 	return chart{png: png, caption: names[kind] + " of " + what + "."}, nil
+}
+
+// seriesOf turns entries into what render draws: values over the times they were recorded,
+// which is what a user reading a chart of their notebook wants to see. Telegram gives no
+// user's time zone, so times are in UTC, and the axis says so. Entries without a date, or
+// all recorded in one second (values pasted at once), are drawn by position instead: on a
+// time axis they would stack on one vertical line. Labels go along only when some entry has
+// one, so unlabelled bars are named by their times.
+func seriesOf(entries []notebook.Entry) render.Series {
+	s := render.Series{Values: make([]float64, len(entries))}
+	labelled, dated, spread := false, true, false
+	for i, e := range entries {
+		s.Values[i] = e.Value
+		labelled = labelled || e.Label != ""
+		dated = dated && e.At > 0
+		spread = spread || e.At != entries[0].At
+	}
+	if labelled {
+		s.Labels = make([]string, len(entries))
+		for i, e := range entries {
+			s.Labels[i] = e.Label
+		}
+	}
+	if dated && spread {
+		s.Times = make([]time.Time, len(entries))
+		for i, e := range entries {
+			s.Times[i] = time.Unix(e.At, 0).UTC()
+		}
+	}
+	return s
 }
 
 func capitalize(s string) string {

@@ -2,13 +2,19 @@ package bot_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/render"
 )
 
 // checkPNG decodes a photo and checks it is a real chart: the right size, and not blank.
@@ -70,6 +76,69 @@ func TestChartsForManyUsers(t *testing.T) {
 	}
 	if n := countActions(emu, "upload_photo"); n != 3*users {
 		t.Errorf("%d upload_photo actions, want %d", n, 3*users)
+	}
+}
+
+// TestChartShowsValuesOverTime records values with the dates of their messages and asks for
+// charts: the photo is exactly the chart of those values over those dates (in UTC), and
+// values that all came in the same second are drawn by position instead.
+func TestChartShowsValuesOverTime(t *testing.T) {
+	emu := startBot(t, bot.Config{})
+	t0 := time.Date(2026, 3, 1, 9, 17, 0, 0, time.UTC)
+	values := []float64{5, 7.5, 6, 9, 8}
+	for i, tc := range []struct {
+		name    string
+		offsets []time.Duration // when each value was recorded, after t0
+		xLabel  string
+		times   bool
+	}{
+		{"over three days", []time.Duration{0, 2 * time.Hour, 26 * time.Hour, 50 * time.Hour, 72 * time.Hour}, "recorded (UTC)", true},
+		{"over two years", []time.Duration{0, 24 * time.Hour, 200 * 24 * time.Hour, 500 * 24 * time.Hour, 730 * 24 * time.Hour}, "recorded (UTC)", true},
+		{"all at once", make([]time.Duration, len(values)), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := int64(700 + i)
+			if _, err := emu.SendText(user, "/start"); err != nil {
+				t.Fatal(err)
+			}
+			times := make([]time.Time, len(values))
+			for j, v := range values {
+				times[j] = t0.Add(tc.offsets[j])
+				_, err := emu.PushUpdate(gotgbot.Update{Message: &gotgbot.Message{
+					MessageId: int64(10_000 + j), Date: times[j].Unix(), Text: strconv.FormatFloat(v, 'f', -1, 64),
+					From: &gotgbot.User{Id: user, FirstName: "T"}, Chat: gotgbot.Chat{Id: user, Type: "private"},
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := emu.SendText(user, "/chart")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitConfirmed(t, emu, p.UpdateID)
+			var photo []byte
+			for _, s := range emu.Sent() {
+				if s.ChatID == user && s.Method == "sendPhoto" {
+					photo = s.Photo
+				}
+			}
+			if photo == nil {
+				t.Fatal("no chart was sent")
+			}
+			checkPNG(t, photo)
+			want := render.Series{Values: values}
+			if tc.times {
+				want.Times = times
+			}
+			png, err := render.Render(context.Background(), want, render.Options{Title: "All your 5 values", XLabel: tc.xLabel, YLabel: "value"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(photo, png) {
+				t.Errorf("the chart is not the values drawn %s (times on the X axis: %v)", tc.name, tc.times)
+			}
+		})
 	}
 }
 

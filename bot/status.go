@@ -23,7 +23,8 @@ type Snapshot struct {
 	Sender        outbound.Stats
 	Intake        IntakeStats
 	Charts        actors.PoolStats
-	UpdatesPerSec float64 // over the last minute
+	ChartLatency  Histogram // seconds from chart request to answer, since the start
+	UpdatesPerSec float64   // over the last minute
 	RepliesPerSec float64
 	HeapBytes     uint64
 	RSSBytes      uint64 // 0 where /proc is not readable
@@ -42,6 +43,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Sender:        b.sender.Stats(),
 		Intake:        b.intakeStats(),
 		Charts:        b.charts.Stats(),
+		ChartLatency:  readHistogram(b.chartLatency),
 		UpdatesPerSec: in,
 		RepliesPerSec: out,
 		HeapBytes:     mem.HeapAlloc,
@@ -90,7 +92,8 @@ func (s Snapshot) String() string {
 	in := s.Intake
 	fmt.Fprintf(&sb, "%s: %d in flight · %d in mailboxes · %d duplicates · %d refused\n", in.Mode, in.InFlight, r.Backlog, in.Duplicates, in.Refused+in.Undecodable)
 	c := s.Charts
-	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s · %d busy\n", c.Queued, c.Capacity, ms(c.P50), ms(c.P99), c.Busy)
+	p50, p99 := s.ChartLatency.Quantile(0.5), s.ChartLatency.Quantile(0.99)
+	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s since start · %d busy\n", c.Queued, c.Capacity, ms(p50), ms(p99), c.Busy)
 	fmt.Fprintf(&sb, "last minute: %.1f updates/s in · %.1f replies/s out\n", s.UpdatesPerSec, s.RepliesPerSec)
 	fmt.Fprintf(&sb, "replies: %d sent · %d failed · %d queued\n", s.Sender.Sent, s.Sender.Failed, s.Sender.Queued)
 	fmt.Fprintf(&sb, "telegram: %d × 429 · %d retries · %d throttled users' updates\n", s.Sender.TooMany, s.Sender.Retried, r.Throttled)
@@ -98,8 +101,36 @@ func (s Snapshot) String() string {
 	return sb.String()
 }
 
-func ms(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + "ms"
+func ms(seconds float64) string {
+	return strconv.FormatFloat(seconds*1000, 'f', 1, 64) + "ms"
+}
+
+// Histogram is a Prometheus histogram's counts at one moment: Cumulative[i] observations
+// were at most Bounds[i]; Count includes those above the last bound.
+type Histogram struct {
+	Count      uint64
+	Sum        float64
+	Bounds     []float64
+	Cumulative []uint64
+}
+
+// Quantile estimates the q-quantile (0 < q < 1) as Prometheus's histogram_quantile does:
+// it finds the bucket holding the q·Count-th observation and interpolates linearly within
+// it (from 0 in the first bucket). A quantile above the last bound is that bound; with no
+// observations it is 0.
+func (h Histogram) Quantile(q float64) float64 {
+	if h.Count == 0 || len(h.Bounds) == 0 {
+		return 0
+	}
+	rank := q * float64(h.Count)
+	lower, below := 0.0, uint64(0)
+	for i, upper := range h.Bounds {
+		if in := h.Cumulative[i] - below; float64(h.Cumulative[i]) >= rank && in > 0 {
+			return lower + (upper-lower)*(rank-float64(below))/float64(in)
+		}
+		lower, below = upper, h.Cumulative[i]
+	}
+	return h.Bounds[len(h.Bounds)-1]
 }
 
 func mib(b uint64) string {

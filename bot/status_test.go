@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,10 +93,7 @@ func TestCrashLoopOperatorView(t *testing.T) {
 		t.Errorf("/status is %d lines; keep it phone-sized", n)
 	}
 
-	rec := httptest.NewRecorder()
-	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	metrics := rec.Body.String()
-	for _, want := range []string{
+	checkMetrics(t, b,
 		"troupe_restarts_total 4",
 		"troupe_actors_cooling_down 1",
 		"troupe_updates_crashed_total 4",
@@ -102,9 +101,19 @@ func TestCrashLoopOperatorView(t *testing.T) {
 		"troupe_actors_resident 2",
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
-	} {
+	)
+}
+
+// checkMetrics scrapes b's /metrics through the ops handler and fails the test for each
+// wanted line missing from it.
+func checkMetrics(tb testing.TB, b *bot.Bot, wants ...string) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	ops.Handler(b, b.Registry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	metrics := rec.Body.String()
+	for _, want := range wants {
 		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
+			tb.Errorf("/metrics lacks %q", want)
 		}
 	}
 }
@@ -145,5 +154,61 @@ func TestProbes(t *testing.T) {
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	if err := ops.Healthcheck(context.Background(), addr); err != nil {
 		t.Errorf("healthcheck of a live bot: %v", err)
+	}
+}
+
+func TestHistogramQuantile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    bot.Histogram
+		q    float64
+		want float64
+	}{
+		{"no observations", bot.Histogram{Bounds: []float64{1, 2}, Cumulative: []uint64{0, 0}}, 0.5, 0},
+		{"median inside a bucket", bot.Histogram{Count: 10, Bounds: []float64{1, 2, 4}, Cumulative: []uint64{0, 10, 10}}, 0.5, 1.5},
+		{"p99 inside a bucket", bot.Histogram{Count: 10, Bounds: []float64{1, 2, 4}, Cumulative: []uint64{0, 10, 10}}, 0.99, 1.99},
+		{"first bucket from zero", bot.Histogram{Count: 4, Bounds: []float64{1, 2}, Cumulative: []uint64{4, 4}}, 0.5, 0.5},
+		{"across buckets", bot.Histogram{Count: 100, Bounds: []float64{1, 2, 4}, Cumulative: []uint64{50, 90, 100}}, 0.95, 3},
+		{"past the last bound", bot.Histogram{Count: 5, Bounds: []float64{1}, Cumulative: []uint64{0}}, 0.5, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.h.Quantile(tc.q); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestChartLatencyOperatorView draws charts and reads their latency where an operator
+// does: /metrics exports a histogram with one observation per chart, and /status's p50 and
+// p99 are the quantiles of that histogram's buckets.
+func TestChartLatencyOperatorView(t *testing.T) {
+	const admin, user, charts = 9, 300, 5
+	emu, b := startBotWith(t, bot.Config{Admins: []int64{admin}})
+	send(t, emu, user, "5")
+	send(t, emu, user, "7")
+	for range charts {
+		send(t, emu, user, "/chart")
+	}
+
+	checkMetrics(t, b,
+		"# TYPE troupe_chart_latency_seconds histogram",
+		"troupe_chart_latency_seconds_count 5",
+		`troupe_chart_latency_seconds_bucket{le="10"} 5`,
+		`troupe_chart_latency_seconds_bucket{le="+Inf"} 5`,
+	)
+
+	s := b.Snapshot()
+	h := s.ChartLatency
+	if h.Count != charts || len(h.Bounds) != 25 || h.Sum <= 0 {
+		t.Fatalf("chart latency histogram: %d observations in %d buckets, sum %vs", h.Count, len(h.Bounds), h.Sum)
+	}
+	p50, p99 := h.Quantile(0.5), h.Quantile(0.99)
+	if !(0 < p50 && p50 <= p99 && p99 <= h.Bounds[len(h.Bounds)-1]) {
+		t.Errorf("p50 %vs, p99 %vs: want 0 < p50 ≤ p99 ≤ 10s", p50, p99)
+	}
+	want := fmt.Sprintf("charts: 0 queued of %d · p50 %.1fms p99 %.1fms since start · 0 busy", s.Charts.Capacity, 1000*p50, 1000*p99)
+	if got := s.String(); !strings.Contains(got, want) {
+		t.Errorf("/status lacks %q:\n%s", want, got)
 	}
 }

@@ -24,18 +24,33 @@ func noisySine(n int) []float64 {
 
 // BenchmarkRender measures whole charts at the default 800x500. Besides the
 // usual figures it reports p50-ns (the median of the iterations, which a GC
-// pause or a busy neighbour skews less than the mean) and png-bytes.
+// pause or a busy neighbour skews less than the mean) and png-bytes. The
+// "-times" cases are what the notebook's /chart draws: values over the times
+// they were recorded (here, every 17 minutes).
 func BenchmarkRender(b *testing.B) {
 	for _, bc := range []struct {
-		kind Kind
-		n    int
+		kind  Kind
+		n     int
+		times bool
 	}{
-		{Line, 100}, {Line, 1000}, {Line, 10_000}, {Line, 1_000_000},
-		{Bar, 100}, {Bar, 10_000},
-		{Histogram, 100}, {Histogram, 10_000},
+		{Line, 100, false}, {Line, 1000, false}, {Line, 10_000, false}, {Line, 1_000_000, false},
+		{Line, 100, true}, {Line, 10_000, true},
+		{Bar, 100, false}, {Bar, 10_000, false}, {Bar, 30, true},
+		{Histogram, 100, false}, {Histogram, 10_000, false},
 	} {
-		b.Run(string(bc.kind)+"/"+strconv.Itoa(bc.n), func(b *testing.B) {
+		name := string(bc.kind)
+		if bc.times {
+			name += "-times"
+		}
+		b.Run(name+"/"+strconv.Itoa(bc.n), func(b *testing.B) {
 			s := Series{Values: noisySine(bc.n)}
+			if bc.times {
+				t0 := time.Date(2026, 3, 1, 9, 17, 0, 0, time.UTC)
+				s.Times = make([]time.Time, bc.n)
+				for i := range s.Times {
+					s.Times[i] = t0.Add(time.Duration(i) * 17 * time.Minute)
+				}
+			}
 			opt := Options{Kind: bc.kind, Title: "Benchmark", XLabel: "x", YLabel: "y"}
 			ctx := context.Background()
 			var size int

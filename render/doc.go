@@ -21,8 +21,11 @@
 //  2. Draw. gonum/plot draws into an *image.RGBA through vgimg, with sizes in
 //     points and a resolution that grows with the image, chosen so an
 //     800x500 chart stays legible on a phone. Ticks are placed here rather
-//     than by gonum: round numbers with k/M suffixes, and for times, whole
-//     hours, midnights and months with the date where it changes.
+//     than by gonum's tickers, which take no tick count and put time ticks at
+//     round numbers of Unix seconds (ticks.go says where each falls short):
+//     round numbers with k/M suffixes, and for times, whole seconds, minutes,
+//     hours, midnights, Mondays, months and years, with the date where it
+//     changes, for spans from a second to centuries.
 //
 //  3. Encode. Charts use four inks on white, and antialiasing only blends
 //     them, so the RGBA image maps onto a fixed 237-colour palette of those

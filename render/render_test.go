@@ -9,10 +9,13 @@ import (
 	"image/png"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"gonum.org/v1/plot/vg"
 )
 
 // mustDecode decodes a PNG and fails the test if it is not one of w×h pixels.
@@ -119,6 +122,54 @@ func TestRenderKinds(t *testing.T) {
 			checkChart(t, b, tc.w, tc.h)
 			if len(b) > 100_000 {
 				t.Errorf("png is %d bytes, want under 100 KB", len(b))
+			}
+		})
+	}
+}
+
+// TestChartsOverTime draws line and bar charts of values recorded irregularly over
+// spans from seconds to years: each decodes at its size, shows its data, and its X axis
+// carries dates and times fit for the span.
+func TestChartsOverTime(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 17, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		span  time.Duration
+		first string // the first tick label: the date is on it
+		last  string
+	}{
+		{"30 seconds", 30 * time.Second, "09:17:00\nMar 1", "09:17:30"},
+		{"an hour", time.Hour, "09:20\nMar 1", "10:10"},
+		{"3 days", 72 * time.Hour, "12:00\nMar 1", "00:00\nMar 4"},
+		{"2 years", 2 * 365 * 24 * time.Hour, "Apr\n2026", "Jan\n2028"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Series{Values: noisySine(300), Times: make([]time.Time, 300)}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range s.Times {
+				// Irregular, as people record: sorted random instants in the span.
+				s.Times[i] = t0.Add(time.Duration(rng.Int64N(int64(tc.span))))
+			}
+			slices.SortFunc(s.Times, time.Time.Compare)
+			s.Times[0], s.Times[len(s.Times)-1] = t0, t0.Add(tc.span)
+			for _, kind := range []Kind{Line, Bar} {
+				b, err := Render(context.Background(), s, Options{Kind: kind, Title: tc.name})
+				if err != nil {
+					t.Fatalf("%s: %v", kind, err)
+				}
+				checkChart(t, b, DefaultWidth, DefaultHeight)
+			}
+			c, err := prepare(s, Options{Kind: Line}, DefaultWidth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := c.plot(vg.Point{X: 580, Y: 355}, nil) // the default image's canvas, in points
+			ticks := p.X.Tick.Marker.Ticks(c.xMin, c.xMax)
+			if len(ticks) < 3 {
+				t.Fatalf("%d time ticks, want at least 3: %+v", len(ticks), ticks)
+			}
+			if first, last := ticks[0].Label, ticks[len(ticks)-1].Label; first != tc.first || last != tc.last {
+				t.Errorf("time ticks run %q .. %q, want %q .. %q", first, last, tc.first, tc.last)
 			}
 		})
 	}

@@ -29,6 +29,11 @@ func niceStep(raw float64) float64 {
 // niceTicks returns round values in [lo, hi], about target intervals of them,
 // and their step. minStep keeps steps integral where fractions make no sense (indices,
 // counts).
+//
+// gonum's plot.DefaultTicks is not used: it always aims at 3 labelled ticks (0, 5, 10
+// where we draw 0, 2, …, 10 on a 500-pixel axis), takes no target, so fitTicks cannot ask
+// it for fewer when labels collide, and its steps of 2.5 or 0.25 would tick half
+// positions on an index axis.
 func niceTicks(lo, hi float64, target int, minStep float64) (vals []float64, step float64) {
 	n := float64(max(target, 1))
 	step = niceStep((hi - lo) / n)
@@ -60,7 +65,8 @@ func niceTicks(lo, hi float64, target int, minStep float64) (vals []float64, ste
 // formatTicks labels tick values that are step apart, as briefly as keeps them
 // distinct: plain decimals for everyday magnitudes, k/M/G/T suffixes for large
 // ones, and for extreme magnitudes (or when forceExp is set) a shared power of
-// ten, returned as exp for the axis label to show as "×1e<exp>".
+// ten, returned as exp for the axis label to show as "×1e<exp>". Where
+// plot.DefaultTicks labels 0, 1000000, 2000000 this writes 0, 1.0M, 2.0M.
 func formatTicks(vals []float64, step float64, forceExp bool) (labels []string, exp int) {
 	m := step
 	for _, v := range vals {
@@ -145,6 +151,8 @@ var timeSteps = func() []timeStep {
 
 // toTime and fromTime convert between instants and the float seconds the X
 // axis uses; seconds rather than nanoseconds so years far from 1970 still fit.
+// plot.UnixTimeIn does the same but drops the fraction of a second, which ticks
+// of a span of a few seconds need.
 func toTime(v float64, loc *time.Location) time.Time {
 	sec := math.Floor(v)
 	return time.Unix(int64(sec), int64((v-sec)*1e9)).In(loc)
@@ -155,15 +163,26 @@ func fromTime(t time.Time) float64 {
 }
 
 // timeTicks places about target ticks on calendar boundaries in loc (whole
-// minutes, hours, midnights, first days of months, new years) over [lo, hi]
-// seconds, and labels each with the time, adding the date (or year) on a
-// second line at the first tick and wherever it changes.
+// minutes, hours, midnights, Mondays, first days of months, new years) over
+// [lo, hi] seconds, and labels each with the time, adding the date (or year) on
+// a second line at the first tick and wherever it changes.
+//
+// This is what gonum's plot.TimeTicks does not do: it places DefaultTicks' round
+// numbers of seconds since 1970 (over three days from Mar 1 09:17 UTC, its ticks
+// fall at 21:20:00, 01:06:40 and 04:53:20) and labels every tick in one layout,
+// so each label must carry the full date.
 func timeTicks(lo, hi float64, loc *time.Location, target int) (vals []float64, labels []string) {
-	per := (hi - lo) / float64(max(target, 1))
+	n := float64(max(target, 1))
+	per := (hi - lo) / n
 	step := timeStep{years: nice125(per / (365.25 * 86400))}
-	for _, s := range timeSteps {
+	for i, s := range timeSteps {
 		if s.approx() >= per {
 			step = s
+			// As in niceTicks: the step below may land nearer the target (40 days in 5
+			// ticks: weekly gives 6, fortnightly only 3).
+			if i > 0 && math.Abs((hi-lo)/timeSteps[i-1].approx()-n) < math.Abs((hi-lo)/s.approx()-n) {
+				step = timeSteps[i-1]
+			}
 			break
 		}
 	}
@@ -190,13 +209,16 @@ func timeTicks(lo, hi float64, loc *time.Location, target int) (vals []float64, 
 		t = midnight.Add(start.Sub(midnight).Truncate(step.d))
 	}
 
+	// A tolerance relative to the step, not to the values: 1e-9 of a Unix time is
+	// almost two seconds, which let ticks of a short span fall outside it.
+	eps := 1e-6 * step.approx()
 	var prev time.Time
 	for i := 0; len(vals) < maxTicks && i < 4*maxTicks; i++ {
 		v := fromTime(t)
-		if v > hi+1e-9*math.Abs(hi) {
+		if v > hi+eps {
 			break
 		}
-		if v >= lo-1e-9*math.Abs(lo) {
+		if v >= lo-eps {
 			vals = append(vals, v)
 			labels = append(labels, timeLabel(t, prev, step))
 			prev = t
@@ -233,6 +255,8 @@ func timeLabel(t, prev time.Time, step timeStep) string {
 	}
 	layout := "15:04"
 	switch {
+	case step.d < time.Second && step.d%(100*time.Millisecond) == 0:
+		layout = "15:04:05.0"
 	case step.d < time.Second:
 		layout = "15:04:05.000"
 	case step.d < time.Minute:

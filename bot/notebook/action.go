@@ -32,6 +32,8 @@ type Button struct {
 }
 
 // ChartRequest asks for a chart of the newest Last values of Series (all when Last is 0).
+// Each Entry's At goes with it: line and bar charts show the values over the times they
+// were recorded.
 type ChartRequest struct {
 	Kind   string // "line", "bar" or "hist"
 	Last   int

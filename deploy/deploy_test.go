@@ -203,8 +203,20 @@ type served struct {
 	unsignedPost int
 }
 
+// freePort returns a port of 127.0.0.1 that nothing listens on.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
 // serve starts the built bot with env, as the platform would, against the Bot API emulator
-// (TELEGRAM_API_URL) and on a free port (PORT, in place of the platform's), waits until it
+// (TELEGRAM_API_URL) and on free ports (PORT and any BOT_OPS_LISTEN, in place of the
+// platform's, which this machine may have in use), waits until it
 // polls or has registered its webhook, checks that PORT serves /healthz, tries the webhook
 // without its secret, and stops the bot with SIGTERM.
 // A bot that refuses env exits first, and the test fails with its complaint.
@@ -216,12 +228,7 @@ func serve(tb testing.TB, env map[string]string) served {
 		tb.Fatal(err)
 	}
 	defer emu.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := strconv.Itoa(freePort(tb))
 
 	// Starting takes a fraction of a second; a bot that has done neither by then never will
 	// (in webhook mode without a URL it waits for one registered by hand).
@@ -230,7 +237,11 @@ func serve(tb testing.TB, env map[string]string) served {
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = []string{"HOME=/nonexistent", "TELEGRAM_API_URL=" + emu.URL(), "PORT=" + port}
 	for k, v := range env {
-		if k != "PORT" {
+		switch k {
+		case "PORT":
+		case "BOT_OPS_LISTEN": // the private address, on a free port of this machine too
+			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=127.0.0.1:%d", k, freePort(tb)))
+		default:
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}

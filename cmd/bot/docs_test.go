@@ -118,13 +118,22 @@ type flagRow struct {
 
 var codeSpan = regexp.MustCompile("`([^`]*)`")
 
-// flagRows returns the rows of every table in doc whose first cell is a flag in a code
-// span (`-name`); env is the code span of the second cell ("" for a dash), and, in tables
-// of four columns, deflt is the third cell as written.
+// flagRows returns the rows of every table in doc headed "| flag | env | …" whose first
+// cell is a flag in a code span (`-name`); env is the code span of the second cell ("" for
+// a dash), and, in tables of four columns, deflt is the third cell as written. Other tables
+// may name flags as they like (which port to expose where, say).
 func flagRows(doc string) []flagRow {
 	var rows []flagRow
+	inFlagTable := false
 	for i, line := range strings.Split(doc, "\n") {
-		if !strings.HasPrefix(line, "| `-") {
+		if !strings.HasPrefix(line, "|") {
+			inFlagTable = false
+			continue
+		}
+		if header := strings.Fields(strings.Trim(line, "| ")); len(header) > 2 && header[0] == "flag" && header[1] == "|" && header[2] == "env" {
+			inFlagTable = true
+		}
+		if !inFlagTable || !strings.HasPrefix(line, "| `-") {
 			continue
 		}
 		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), " | ")

@@ -16,11 +16,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,19 +27,8 @@ import (
 
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/repotest"
 )
-
-// root is the repository root, seen from this package's directory (where go test runs).
-const root = ".."
-
-func readFile(tb testing.TB, rel string) string {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(b)
-}
 
 // ---------------------------------------------------------------------------------------
 // What the docs promise, which cmd/bot's tests check against the code.
@@ -60,7 +47,7 @@ var (
 // the flags' and the Go runtime's.
 func knownEnv(tb testing.TB) map[string]bool {
 	tb.Helper()
-	doc := readFile(tb, "docs/configuration.md")
+	doc := repotest.ReadFile(tb, "docs/configuration.md")
 	known := map[string]bool{}
 	for _, m := range flagRow.FindAllStringSubmatch(doc, -1) {
 		if m[2] != "" {
@@ -79,7 +66,7 @@ func knownEnv(tb testing.TB) map[string]bool {
 // defaultListen is the default of -listen that docs/configuration.md documents.
 func defaultListen(tb testing.TB) string {
 	tb.Helper()
-	for _, m := range flagRow.FindAllStringSubmatch(readFile(tb, "docs/configuration.md"), -1) {
+	for _, m := range flagRow.FindAllStringSubmatch(repotest.ReadFile(tb, "docs/configuration.md"), -1) {
 		if d := codeSpan.FindStringSubmatch(m[3]); m[1] == "listen" && d != nil {
 			return d[1]
 		}
@@ -105,7 +92,7 @@ func listenPort(tb testing.TB, env map[string]string) string {
 // states it: the drain, then the HTTP server's shutdown.
 func stopDeadline(tb testing.TB) time.Duration {
 	tb.Helper()
-	m := stopPromise.FindStringSubmatch(readFile(tb, "docs/operations.md"))
+	m := stopPromise.FindStringSubmatch(repotest.ReadFile(tb, "docs/operations.md"))
 	if m == nil {
 		tb.Fatal("docs/operations.md does not say how long the bot takes to stop (more than N s (D s to drain, H s to stop the HTTP server))")
 	}
@@ -162,56 +149,13 @@ func checkReadiness(tb testing.TB, where, path string) {
 // ---------------------------------------------------------------------------------------
 // The bot itself, built and run with a deployment's environment.
 
-var (
-	buildOnce sync.Once
-	built     string
-	buildErr  error
-)
-
-// buildBot builds cmd/bot once per test run.
-func buildBot(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "troupe-deploy-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		built = filepath.Join(dir, "bot")
-		if out, err := exec.Command("go", "build", "-o", built, "../cmd/bot").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return built
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
 
 // served is what a bot started with a deployment's environment showed of itself.
 type served struct {
 	webhook string // the URL it registered with setWebhook; "" when it polls
 	// What a POST to the webhook's path without the secret answered (0 when it polls).
 	unsignedPost int
-}
-
-// freePort returns a port of 127.0.0.1 that nothing listens on.
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // serve starts the built bot with env, as the platform would, against the Bot API emulator
@@ -222,13 +166,13 @@ func freePort(tb testing.TB) int {
 // A bot that refuses env exits first, and the test fails with its complaint.
 func serve(tb testing.TB, env map[string]string) served {
 	tb.Helper()
-	bin := buildBot(tb)
+	bin := repotest.Bot(tb)
 	emu, err := emulator.New(emulator.Config{Token: env["TELEGRAM_BOT_TOKEN"], Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer emu.Close()
-	port := strconv.Itoa(freePort(tb))
+	_, port, _ := net.SplitHostPort(repotest.FreeAddr(tb))
 
 	// Starting takes a fraction of a second; a bot that has done neither by then never will
 	// (in webhook mode without a URL it waits for one registered by hand).
@@ -240,7 +184,7 @@ func serve(tb testing.TB, env map[string]string) served {
 		switch k {
 		case "PORT":
 		case "BOT_OPS_LISTEN": // the private address, on a free port of this machine too
-			cmd.Env = append(cmd.Env, fmt.Sprintf("%s=127.0.0.1:%d", k, freePort(tb)))
+			cmd.Env = append(cmd.Env, k+"="+repotest.FreeAddr(tb))
 		default:
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -94,7 +96,7 @@ type image struct {
 
 func readImage(tb testing.TB) image {
 	tb.Helper()
-	stages := parseDockerfile(tb, readFile(tb, "deploy/Dockerfile"))
+	stages := parseDockerfile(tb, repotest.ReadFile(tb, "deploy/Dockerfile"))
 	if len(stages) < 2 {
 		tb.Fatalf("deploy/Dockerfile has %d stages, want a build stage and a final one", len(stages))
 	}
@@ -144,7 +146,7 @@ func readImage(tb testing.TB) image {
 // health with the binary and needs no shell.
 func TestDockerfile(t *testing.T) {
 	im := readImage(t)
-	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(readFile(t, "go.mod"))
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(repotest.ReadFile(t, "go.mod"))
 	if !strings.HasPrefix(im.build.from, "golang:"+goVersion[1]) {
 		t.Errorf("build stage FROM %s, want golang:%s (go.mod's go version)", im.build.from, goVersion[1])
 	}
@@ -215,7 +217,7 @@ func TestImageBinary(t *testing.T) {
 			bin := filepath.Join(t.TempDir(), "bot")
 			// The RUN line runs in the build stage's WORKDIR, a copy of the repository.
 			run := exec.Command(sh, "-c", strings.ReplaceAll(im.buildCmd, im.output, bin))
-			run.Dir = root
+			run.Dir = repotest.Root(t)
 			env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
 				return strings.HasPrefix(kv, "VERSION=") || strings.HasPrefix(kv, "RENDER_GIT_COMMIT=")
 			})

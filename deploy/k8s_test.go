@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // The parts of the Kubernetes objects the tests read; fields not named here are ignored.
@@ -108,7 +110,7 @@ type k8sSecret struct {
 
 func readK8s(tb testing.TB, file string, v any) {
 	tb.Helper()
-	if err := yaml.Unmarshal([]byte(readFile(tb, filepath.Join("deploy/k8s", file))), v); err != nil {
+	if err := yaml.Unmarshal([]byte(repotest.ReadFile(tb, filepath.Join("deploy/k8s", file))), v); err != nil {
 		tb.Fatalf("deploy/k8s/%s: %v", file, err)
 	}
 }

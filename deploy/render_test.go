@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // renderBlueprint is the part of Render's Blueprint spec the files use. The files are read
@@ -53,7 +55,7 @@ func TestRenderBlueprints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {
 			var bp renderBlueprint
-			if err := yaml.UnmarshalStrict([]byte(readFile(t, tt.file)), &bp); err != nil {
+			if err := yaml.UnmarshalStrict([]byte(repotest.ReadFile(t, tt.file)), &bp); err != nil {
 				t.Fatalf("%s: %v", tt.file, err)
 			}
 			if len(bp.Services) != 1 {

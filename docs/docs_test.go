@@ -18,26 +18,15 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/internal/repotest"
 )
-
-// root is the repository root, seen from this package's directory (where go test runs).
-const root = ".."
-
-func readFile(tb testing.TB, rel string) string {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(b)
-}
 
 // docs/operations.md: the names the bot really exports, the lines /status really prints.
 
 // TestOperationsDoc checks that every metric the bot exports is explained, every troupe_
 // name the doc mentions exists, and every line of /status is explained.
 func TestOperationsDoc(t *testing.T) {
-	doc := readFile(t, "docs/operations.md")
+	doc := repotest.ReadFile(t, "docs/operations.md")
 	b, err := bot.New(bot.Config{Token: "1:metrics", APIURL: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +79,7 @@ var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 // TestDocLinks checks that every relative link in the README and docs/ names a file (or
 // directory) of the repository.
 func TestDocLinks(t *testing.T) {
+	root := repotest.Root(t)
 	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,15 +112,12 @@ func TestExtendingExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the example")
 	}
-	doc := readFile(t, "docs/extending.md")
+	doc := repotest.ReadFile(t, "docs/extending.md")
 	blocks := regexp.MustCompile("(?s)```go\n// File: ([a-z_]+\\.go)\n(.*?)```").FindAllStringSubmatch(doc, -1)
 	if len(blocks) < 2 {
 		t.Fatalf("docs/extending.md has %d example files, want the bot and its test", len(blocks))
 	}
-	abs, err := filepath.Abs(filepath.Join(root, "docs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	abs := filepath.Join(repotest.Root(t), "docs")
 	tmp := t.TempDir()
 	// These tests, of package docs, are hidden from the example's package main.
 	overlay := map[string]map[string]string{"Replace": {filepath.Join(abs, "docs_test.go"): ""}}

@@ -9,8 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -19,19 +17,8 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/internal/repotest"
 )
-
-// root is the repository root, seen from this package's directory (where go test runs).
-const root = "../.."
-
-func readFile(tb testing.TB, rel string) string {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(root, rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(b)
-}
 
 func noEnv(string) string { return "" }
 
@@ -160,7 +147,7 @@ func flagRows(doc string) []flagRow {
 // is documented, every documented flag exists, with its environment variable and default.
 func TestConfigurationDoc(t *testing.T) {
 	fl := flags(t)
-	rows := flagRows(readFile(t, "docs/configuration.md"))
+	rows := flagRows(repotest.ReadFile(t, "docs/configuration.md"))
 	documented := map[string]bool{}
 	for _, r := range rows {
 		at := fmt.Sprintf("docs/configuration.md:%d: -%s", r.line, r.flag)
@@ -214,7 +201,7 @@ func TestConfigurationDoc(t *testing.T) {
 // TestReadmeFlags checks whatever flag table the README keeps against the flag set.
 func TestReadmeFlags(t *testing.T) {
 	fl := flags(t)
-	for _, r := range flagRows(readFile(t, "README.md")) {
+	for _, r := range flagRows(repotest.ReadFile(t, "README.md")) {
 		f, ok := fl[r.flag]
 		switch {
 		case !ok:
@@ -232,7 +219,7 @@ var stopPromise = regexp.MustCompile(`more\s+than\s+(\d+)\s+s\s+\((\d+)\s+s\s+to
 // TestStopDeadlineDoc checks that promise against the code: the drain (bot.New's default
 // DrainTimeout), then the HTTP server's shutdown (shutdown in main.go).
 func TestStopDeadlineDoc(t *testing.T) {
-	m := stopPromise.FindStringSubmatch(readFile(t, "docs/operations.md"))
+	m := stopPromise.FindStringSubmatch(repotest.ReadFile(t, "docs/operations.md"))
 	if m == nil {
 		t.Fatalf("docs/operations.md does not say %q", "more than N s (D s to drain, H s to stop the HTTP server)")
 	}

@@ -5,19 +5,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -128,7 +125,7 @@ func TestEverySettingIsAFlag(t *testing.T) {
 // TestSandboxTranscript pipes a conversation into the built binary, as a newcomer would,
 // and checks the transcript.
 func TestSandboxTranscript(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	script := strings.Join([]string{"/start", "5", "hello", "12.5 coffee", "/stats", "panic", "/undo", "/reset", ":tap 2", "/status", "/nope"}, "\n") + "\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -164,45 +161,13 @@ func TestSandboxTranscript(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	built     string
-	buildErr  error
-)
-
-// buildBot builds the command once per test run, as a newcomer's `go build` would.
-func buildBot(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "troupe-bot-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		built = filepath.Join(dir, "bot")
-		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return built
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
 
 // TestHealthcheckSubcommand runs `bot healthcheck` against a live sandbox bot, then
 // against the same address once the bot is gone.
 func TestHealthcheckSubcommand(t *testing.T) {
-	bin := buildBot(t)
-	addr := freeAddr(t)
+	bin := repotest.Bot(t)
+	addr := repotest.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	bot := exec.CommandContext(ctx, bin, "-listen", addr)
@@ -253,20 +218,10 @@ func TestHealthcheckSubcommand(t *testing.T) {
 	}
 }
 
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestNoTokenInADeployment starts the bot the way a container with no token does: stdin
 // is /dev/null. It must say what is missing and fail, not start the sandbox.
 func TestNoTokenInADeployment(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)

@@ -16,13 +16,14 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // TestSigtermLosesNothing stops a bot process with SIGTERM in the middle of a load and
 // starts a new one against the same Bot API: every message is answered exactly once, by
 // one process or the other; none is lost and none is applied twice.
 func TestSigtermLosesNothing(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	const token = "77:shutdown-token"
 	const users, perUser = 40, 25
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
@@ -101,7 +102,7 @@ func TestSigtermLosesNothing(t *testing.T) {
 // what it was waiting for, and exits 0. The ":tap 1" line, refused at once for want of a
 // keyboard, shows that the sandbox has finished the lines before it and waits for more.
 func TestSandboxInterrupted(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	// A third message waits out a restart delay of an hour: the bot is busy with it.
 	stuck := []string{"-chaos", "-restart-backoff", "1h", "-restart-backoff-max", "1h"}
 	tests := []struct {
@@ -149,7 +150,7 @@ func TestSandboxInterrupted(t *testing.T) {
 // TestSandboxCtrlCOnATerminal types Ctrl-C at the sandbox on a pseudo-terminal: the
 // terminal, not the test, sends SIGINT to the sandbox, as it would for a person.
 func TestSandboxCtrlCOnATerminal(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
 	cmd.Env = []string{"HOME=/nonexistent", "TERM=dumb"}
 	tty, err := pty.Start(cmd) // the sandbox's session and controlling terminal

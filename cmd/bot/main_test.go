@@ -44,10 +44,11 @@ func TestParseConfig(t *testing.T) {
 				"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:9", "PORT": "10000", "BOT_ADMINS": "1, 2", "BOT_CHAOS": "true",
 				"BOT_IDLE_TIMEOUT": "30s", "BOT_MAX_RESIDENT": "5000", "BOT_MAX_RESTARTS": "7", "BOT_RESTART_WINDOW": "2m",
 				"BOT_RESTART_BACKOFF": "10ms", "BOT_RESTART_BACKOFF_MAX": "1s", "BOT_RESTART_JITTER": "0.5", "BOT_COOLDOWN": "5m",
-				"BOT_MAX_CONTEXT_BYTES": "1000", "BOT_CONTEXT_EXPIRY": "720h",
+				"BOT_MAX_CONTEXT_BYTES": "1000", "BOT_CONTEXT_EXPIRY": "720h", "BOT_OPS_LISTEN": "127.0.0.1:9090",
 			},
 			want: defaults(func(c *config) {
 				c.token, c.apiURL, c.listen, c.admins, c.chaos = "1:x", "http://127.0.0.1:9", ":10000", []int64{1, 2}, true
+				c.opsListen = "127.0.0.1:9090"
 				c.idleTimeout, c.maxResident, c.maxContextBytes, c.contextExpiry = 30*time.Second, 5000, 1000, 720*time.Hour
 				c.restart = actors.RestartPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, Jitter: 0.5, MaxRestarts: 7, Window: 2 * time.Minute, CoolDown: 5 * time.Minute}
 			}),
@@ -64,6 +65,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad chaos", env: map[string]string{"BOT_CHAOS": "maybe"}, err: `BOT_CHAOS="maybe": not true or false`},
 		{name: "bad duration", env: map[string]string{"BOT_IDLE_TIMEOUT": "ten minutes"}, err: `BOT_IDLE_TIMEOUT="ten minutes": not a duration like 90s or 10m`},
 		{name: "negative count", env: map[string]string{"BOT_MAX_RESIDENT": "-1"}, err: `BOT_MAX_RESIDENT="-1": not a whole number`},
+		{name: "negative duration", env: map[string]string{"BOT_COOLDOWN": "-1m"}, err: `BOT_COOLDOWN="-1m": not a duration like 90s or 10m`},
+		{name: "bad rate", env: map[string]string{"BOT_RATE_CHAT": "fast"}, err: `BOT_RATE_CHAT="fast": not a number`},
+		{name: "port out of range", env: map[string]string{"PORT": "70000"}, err: `PORT="70000": not a port number`},
 		{name: "jitter over 1", args: []string{"-restart-jitter", "1.5"}, err: `-restart-jitter 1.5: must be between 0 and 1`},
 		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},

@@ -85,145 +85,127 @@ func lookup(flagName string) setting {
 	panic("cmd/bot: no setting for flag -" + flagName)
 }
 
-// binder registers flags whose defaults come from the environment, collecting the errors
-// of environment values that do not parse.
-type binder struct {
-	fs     *flag.FlagSet
-	getenv func(string) string
-	errs   []error
+// flagSet is the bot's flag set before it parses anything: every setting registered, its
+// default taken from the environment, its value bound to cfg. Tests read it with VisitAll.
+type flagSet struct {
+	*flag.FlagSet
+	cfg     config
+	admins  string // -admins as written; parseConfig reads the ids from it
+	getenv  func(string) string
+	envErrs []error // environment values that did not parse, each naming variable and value
 }
 
-func (b *binder) env(name string) (setting, string) {
+// bind registers the flag name, whose default is def unless its environment variable is set
+// and parse accepts the value. register is the FlagSet method for T (StringVar, IntVar, …).
+func bind[T any](fs *flagSet, p *T, name string, def T, register func(*T, string, T, string), parse func(string) (T, error)) {
 	s := lookup(name)
-	return s, strings.TrimSpace(b.getenv(s.env))
-}
-
-func (b *binder) usage(s setting) string { return s.usage + " (env " + s.env + ")" }
-
-func (b *binder) string(p *string, name, def string) {
-	s, v := b.env(name)
-	if v == "" {
-		v = def
-	}
-	b.fs.StringVar(p, name, v, b.usage(s))
-}
-
-func (b *binder) bool(p *bool, name string) {
-	s, v := b.env(name)
-	def := false
-	if v != "" {
-		var err error
-		if def, err = strconv.ParseBool(v); err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not true or false", s.env, v))
-		}
-	}
-	b.fs.BoolVar(p, name, def, b.usage(s))
-}
-
-func (b *binder) duration(p *time.Duration, name string, def time.Duration) {
-	s, v := b.env(name)
-	if v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a duration like 90s or 10m", s.env, v))
+	if v := strings.TrimSpace(fs.getenv(s.env)); v != "" {
+		if x, err := parse(v); err != nil {
+			fs.envErrs = append(fs.envErrs, fmt.Errorf("%s=%q: %w", s.env, v, err))
 		} else {
-			def = d
+			def = x
 		}
 	}
-	b.fs.DurationVar(p, name, def, b.usage(s))
+	register(p, name, def, s.usage+" (env "+s.env+")")
 }
 
-func (b *binder) int(p *int, name string, def int) {
-	s, v := b.env(name)
-	if v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a whole number", s.env, v))
-		} else {
-			def = n
-		}
-	}
-	b.fs.IntVar(p, name, def, b.usage(s))
-}
-
-func (b *binder) float(p *float64, name string, def float64) {
-	s, v := b.env(name)
-	if v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a number", s.env, v))
-		} else {
-			def = f
-		}
-	}
-	b.fs.Float64Var(p, name, def, b.usage(s))
-}
-
-// parseConfig reads args and the environment. Bad values, from either, are errors that
-// name the flag or variable and the value.
-func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("bot", flag.ContinueOnError)
-	fs.SetOutput(out)
-	b := &binder{fs: fs, getenv: getenv}
-	b.string(&c.token, "token", "")
-	b.string(&c.apiURL, "api-url", "https://api.telegram.org")
-	b.string(&c.mode, "mode", "polling")
-
+// The parsers of environment values; each error says what the value should have been.
+var (
+	asText     = func(v string) (string, error) { return v, nil }
+	asBool     = expect("true or false", strconv.ParseBool)
+	asDuration = expect("a duration like 90s or 10m", nonNegative(time.ParseDuration))
+	asCount    = expect("a whole number", nonNegative(strconv.Atoi))
+	asNumber   = expect("a number", nonNegative(func(v string) (float64, error) { return strconv.ParseFloat(v, 64) }))
 	// PORT is a bare port number, as Render and Heroku set it; -listen is an address.
-	s, port := b.env("listen")
-	listen := ":8080"
-	if port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a port number", s.env, port))
-		} else {
-			listen = ":" + port
+	asPort = expect("a port number", func(v string) (string, error) {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 65535 {
+			return "", errors.New("out of range")
 		}
+		return ":" + v, nil
+	})
+)
+
+// expect replaces parse's errors with one saying what was wanted: the variable's reader
+// needs "not a whole number", not strconv's wording.
+func expect[T any](want string, parse func(string) (T, error)) func(string) (T, error) {
+	return func(v string) (T, error) {
+		x, err := parse(v)
+		if err != nil {
+			var zero T
+			return zero, errors.New("not " + want)
+		}
+		return x, nil
 	}
-	fs.StringVar(&c.listen, "listen", listen, b.usage(s))
-	b.string(&c.opsListen, "ops-listen", "")
+}
+
+// nonNegative refuses the negative values parse accepts: no setting has a use for them.
+func nonNegative[T int | float64 | time.Duration](parse func(string) (T, error)) func(string) (T, error) {
+	return func(v string) (T, error) {
+		x, err := parse(v)
+		if err == nil && x < 0 {
+			err = errors.New("negative")
+		}
+		return x, err
+	}
+}
+
+// newFlagSet builds the bot's flag set, with defaults from getenv, without parsing.
+func newFlagSet(getenv func(string) string, out io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet("bot", flag.ContinueOnError), getenv: getenv}
+	fs.SetOutput(out)
+	c := &fs.cfg
+	bind(fs, &c.token, "token", "", fs.StringVar, asText)
+	bind(fs, &c.apiURL, "api-url", "https://api.telegram.org", fs.StringVar, asText)
+	bind(fs, &c.mode, "mode", "polling", fs.StringVar, asText)
+	bind(fs, &c.listen, "listen", ":8080", fs.StringVar, asPort)
+	bind(fs, &c.opsListen, "ops-listen", "", fs.StringVar, asText)
 
 	// Render gives a web service its public URL; the webhook is served at /webhook there.
 	webhookDefault := ""
 	if ext := strings.TrimSpace(getenv("RENDER_EXTERNAL_URL")); ext != "" {
 		webhookDefault = strings.TrimSuffix(ext, "/") + "/webhook"
 	}
-	b.string(&c.webhookURL, "webhook-url", webhookDefault)
-	b.string(&c.webhookSecret, "webhook-secret", "")
-
-	var admins string
-	b.string(&admins, "admins", "")
-	b.bool(&c.chaos, "chaos")
+	bind(fs, &c.webhookURL, "webhook-url", webhookDefault, fs.StringVar, asText)
+	bind(fs, &c.webhookSecret, "webhook-secret", "", fs.StringVar, asText)
+	bind(fs, &fs.admins, "admins", "", fs.StringVar, asText)
+	bind(fs, &c.chaos, "chaos", false, fs.BoolVar, asBool)
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 
 	d := actors.DefaultRestartPolicy
-	b.duration(&c.idleTimeout, "idle-timeout", 10*time.Minute)
-	b.int(&c.maxResident, "max-resident", defaultMaxResident())
-	b.int(&c.restart.MaxRestarts, "max-restarts", d.MaxRestarts)
-	b.duration(&c.restart.Window, "restart-window", d.Window)
-	b.duration(&c.restart.MinBackoff, "restart-backoff", d.MinBackoff)
-	b.duration(&c.restart.MaxBackoff, "restart-backoff-max", d.MaxBackoff)
-	b.float(&c.restart.Jitter, "restart-jitter", d.Jitter)
-	b.duration(&c.restart.CoolDown, "cooldown", d.CoolDown)
-	b.int(&c.maxContextBytes, "max-context-bytes", 4<<20)
-	b.duration(&c.contextExpiry, "context-expiry", 0)
-	b.float(&c.rateGlobal, "rate-global", 30)
-	b.float(&c.rateChat, "rate-chat", 1)
-	b.float(&c.rateGroup, "rate-group", 20)
-	b.float(&c.floodRate, "flood-rate", 2)
-	b.int(&c.floodBurst, "flood-burst", 30)
-	b.int(&c.chartWorkers, "chart-workers", 0)
-	b.int(&c.chartQueue, "chart-queue", 0)
+	bind(fs, &c.idleTimeout, "idle-timeout", 10*time.Minute, fs.DurationVar, asDuration)
+	bind(fs, &c.maxResident, "max-resident", defaultMaxResident(), fs.IntVar, asCount)
+	bind(fs, &c.restart.MaxRestarts, "max-restarts", d.MaxRestarts, fs.IntVar, asCount)
+	bind(fs, &c.restart.Window, "restart-window", d.Window, fs.DurationVar, asDuration)
+	bind(fs, &c.restart.MinBackoff, "restart-backoff", d.MinBackoff, fs.DurationVar, asDuration)
+	bind(fs, &c.restart.MaxBackoff, "restart-backoff-max", d.MaxBackoff, fs.DurationVar, asDuration)
+	bind(fs, &c.restart.Jitter, "restart-jitter", d.Jitter, fs.Float64Var, asNumber)
+	bind(fs, &c.restart.CoolDown, "cooldown", d.CoolDown, fs.DurationVar, asDuration)
+	bind(fs, &c.maxContextBytes, "max-context-bytes", 4<<20, fs.IntVar, asCount)
+	bind(fs, &c.contextExpiry, "context-expiry", 0, fs.DurationVar, asDuration)
+	bind(fs, &c.rateGlobal, "rate-global", 30, fs.Float64Var, asNumber)
+	bind(fs, &c.rateChat, "rate-chat", 1, fs.Float64Var, asNumber)
+	bind(fs, &c.rateGroup, "rate-group", 20, fs.Float64Var, asNumber)
+	bind(fs, &c.floodRate, "flood-rate", 2, fs.Float64Var, asNumber)
+	bind(fs, &c.floodBurst, "flood-burst", 30, fs.IntVar, asCount)
+	bind(fs, &c.chartWorkers, "chart-workers", 0, fs.IntVar, asCount)
+	bind(fs, &c.chartQueue, "chart-queue", 0, fs.IntVar, asCount)
+	return fs
+}
 
+// parseConfig reads args and the environment. Bad values, from either, are errors that
+// name the flag or variable and the value.
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	fs := newFlagSet(getenv, out)
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return fs.cfg, err
 	}
-	errs := b.errs
+	c := fs.cfg
+	errs := fs.envErrs
 	if fs.NArg() > 0 {
 		errs = append(errs, fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
 	var err error
-	if c.admins, err = parseIDs(admins); err != nil {
+	if c.admins, err = parseIDs(fs.admins); err != nil {
 		errs = append(errs, fmt.Errorf("-admins (env %s): %w", lookup("admins").env, err))
 	}
 	if c.restart.Jitter > 1 {

@@ -5,19 +5,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -47,10 +44,11 @@ func TestParseConfig(t *testing.T) {
 				"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_API_URL": "http://127.0.0.1:9", "PORT": "10000", "BOT_ADMINS": "1, 2", "BOT_CHAOS": "true",
 				"BOT_IDLE_TIMEOUT": "30s", "BOT_MAX_RESIDENT": "5000", "BOT_MAX_RESTARTS": "7", "BOT_RESTART_WINDOW": "2m",
 				"BOT_RESTART_BACKOFF": "10ms", "BOT_RESTART_BACKOFF_MAX": "1s", "BOT_RESTART_JITTER": "0.5", "BOT_COOLDOWN": "5m",
-				"BOT_MAX_CONTEXT_BYTES": "1000", "BOT_CONTEXT_EXPIRY": "720h",
+				"BOT_MAX_CONTEXT_BYTES": "1000", "BOT_CONTEXT_EXPIRY": "720h", "BOT_OPS_LISTEN": "127.0.0.1:9090",
 			},
 			want: defaults(func(c *config) {
 				c.token, c.apiURL, c.listen, c.admins, c.chaos = "1:x", "http://127.0.0.1:9", ":10000", []int64{1, 2}, true
+				c.opsListen = "127.0.0.1:9090"
 				c.idleTimeout, c.maxResident, c.maxContextBytes, c.contextExpiry = 30*time.Second, 5000, 1000, 720*time.Hour
 				c.restart = actors.RestartPolicy{MinBackoff: 10 * time.Millisecond, MaxBackoff: time.Second, Jitter: 0.5, MaxRestarts: 7, Window: 2 * time.Minute, CoolDown: 5 * time.Minute}
 			}),
@@ -67,6 +65,9 @@ func TestParseConfig(t *testing.T) {
 		{name: "bad chaos", env: map[string]string{"BOT_CHAOS": "maybe"}, err: `BOT_CHAOS="maybe": not true or false`},
 		{name: "bad duration", env: map[string]string{"BOT_IDLE_TIMEOUT": "ten minutes"}, err: `BOT_IDLE_TIMEOUT="ten minutes": not a duration like 90s or 10m`},
 		{name: "negative count", env: map[string]string{"BOT_MAX_RESIDENT": "-1"}, err: `BOT_MAX_RESIDENT="-1": not a whole number`},
+		{name: "negative duration", env: map[string]string{"BOT_COOLDOWN": "-1m"}, err: `BOT_COOLDOWN="-1m": not a duration like 90s or 10m`},
+		{name: "bad rate", env: map[string]string{"BOT_RATE_CHAT": "fast"}, err: `BOT_RATE_CHAT="fast": not a number`},
+		{name: "port out of range", env: map[string]string{"PORT": "70000"}, err: `PORT="70000": not a port number`},
 		{name: "jitter over 1", args: []string{"-restart-jitter", "1.5"}, err: `-restart-jitter 1.5: must be between 0 and 1`},
 		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},
@@ -114,13 +115,13 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-// TestEverySettingIsAFlag keeps the settings table and the flag set in step.
+// TestEverySettingIsAFlag keeps the settings table and the flag set in step: each setting
+// is a flag whose usage, as -h prints it, names its variable.
 func TestEverySettingIsAFlag(t *testing.T) {
+	fs := newFlagSet(noEnv, io.Discard)
 	for _, s := range settings {
-		var out bytes.Buffer
-		parseConfig([]string{"-h"}, func(string) string { return "" }, &out)
-		if !strings.Contains(out.String(), "-"+s.flag) || !strings.Contains(out.String(), "env "+s.env) {
-			t.Errorf("-h does not show -%s (env %s)", s.flag, s.env)
+		if f := fs.Lookup(s.flag); f == nil || !strings.HasSuffix(f.Usage, "(env "+s.env+")") {
+			t.Errorf("no flag -%s whose usage names env %s", s.flag, s.env)
 		}
 	}
 }
@@ -128,7 +129,7 @@ func TestEverySettingIsAFlag(t *testing.T) {
 // TestSandboxTranscript pipes a conversation into the built binary, as a newcomer would,
 // and checks the transcript.
 func TestSandboxTranscript(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	script := strings.Join([]string{"/start", "5", "hello", "12.5 coffee", "/stats", "panic", "/undo", "/reset", ":tap 2", "/status", "/nope"}, "\n") + "\n"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -164,45 +165,13 @@ func TestSandboxTranscript(t *testing.T) {
 	}
 }
 
-var (
-	buildOnce sync.Once
-	built     string
-	buildErr  error
-)
-
-// buildBot builds the command once per test run, as a newcomer's `go build` would.
-func buildBot(tb testing.TB) string {
-	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "troupe-bot-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		built = filepath.Join(dir, "bot")
-		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
-	}
-	return built
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
 
 // TestHealthcheckSubcommand runs `bot healthcheck` against a live sandbox bot, then
 // against the same address once the bot is gone.
 func TestHealthcheckSubcommand(t *testing.T) {
-	bin := buildBot(t)
-	addr := freeAddr(t)
+	bin := repotest.Bot(t)
+	addr := repotest.FreeAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	bot := exec.CommandContext(ctx, bin, "-listen", addr)
@@ -253,20 +222,10 @@ func TestHealthcheckSubcommand(t *testing.T) {
 	}
 }
 
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestNoTokenInADeployment starts the bot the way a container with no token does: stdin
 // is /dev/null. It must say what is missing and fail, not start the sandbox.
 func TestNoTokenInADeployment(t *testing.T) {
-	bin := buildBot(t)
+	bin := repotest.Bot(t)
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
 		t.Fatal(err)

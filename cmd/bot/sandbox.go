@@ -54,10 +54,12 @@ func (s *sandbox) run(ctx context.Context) error {
 	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
 	bc.Webhook = false // the sandbox's emulator is polled
 	bc.Admins = append([]int64{sandboxUser}, s.cfg.admins...)
-	// The emulator answers at once; a short long-poll keeps shutdown quick. Its one user is
-	// served without Telegram's pacing or flood control, so a piped session of any length
-	// runs at full speed.
-	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, 5*time.Second
+	// The emulator answers at once; a short long-poll keeps shutdown quick. Nothing is in
+	// flight at the end of input (chat waits for each line), only when Ctrl-C gives up on
+	// a message the bot is stuck on, so the drain is short too. Its one user is served
+	// without Telegram's pacing or flood control, so a piped session of any length runs at
+	// full speed.
+	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, time.Second
 	bc.Limits, bc.Flood = outbound.Limits{}, actors.FloodLimit{}
 	b, err := bot.New(bc)
 	if err != nil {
@@ -76,7 +78,7 @@ func (s *sandbox) run(ctx context.Context) error {
 
 	if s.interactive {
 		fmt.Fprintf(s.out, "Troupe sandbox %s: you are user %d, chatting with the bot in this terminal.\n", version, sandboxUser)
-		fmt.Fprintln(s.out, "Type a message and press Enter; \":tap N\" presses button N of the last keyboard; Ctrl-D quits.")
+		fmt.Fprintln(s.out, "Type a message and press Enter; \":tap N\" presses button N of the last keyboard; Ctrl-D or Ctrl-C quits.")
 	}
 	err = s.chat(ctx, emu)
 	stopBot()
@@ -86,11 +88,28 @@ func (s *sandbox) run(ctx context.Context) error {
 	return err
 }
 
+// chat sends each input line to the bot and waits until the bot has finished it. Ctrl-C or
+// SIGTERM (ctx ending) ends the chat at once, whether it waits for the person or for the
+// bot, saying which. An interrupted sandbox still exits 0, like the bot server on the same
+// signals (docs/operations.md): ending a tryout with Ctrl-C is the ordinary way to leave,
+// not a failure, and the line printed says what was left undone.
 func (s *sandbox) chat(ctx context.Context, emu *emulator.Server) error {
-	lines := bufio.NewScanner(s.in)
-	lines.Buffer(make([]byte, 64*1024), 1<<20)
-	for lines.Scan() {
-		line := strings.TrimRight(lines.Text(), "\r")
+	lines, readErr := readLines(ctx, s.in)
+	for {
+		var line string
+		select {
+		case <-ctx.Done():
+			s.interrupted("your input")
+			return nil
+		case l, ok := <-lines:
+			if !ok {
+				if err := <-readErr; err != nil {
+					return fmt.Errorf("sandbox: read input: %w", err)
+				}
+				return nil
+			}
+			line = strings.TrimRight(l, "\r")
+		}
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
@@ -107,15 +126,42 @@ func (s *sandbox) chat(ctx context.Context, emu *emulator.Server) error {
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil // interrupted: leave quietly
+				s.interrupted(fmt.Sprintf("the bot to answer %q", line))
+				return nil
 			}
 			return fmt.Errorf("sandbox: the bot did not finish %q within %v: %w", line, replyWait, err)
 		}
 	}
-	if err := lines.Err(); err != nil {
-		return fmt.Errorf("sandbox: read input: %w", err)
+}
+
+// interrupted says what the sandbox was waiting for when Ctrl-C or SIGTERM came.
+func (s *sandbox) interrupted(waitingFor string) {
+	if s.interactive {
+		fmt.Fprintln(s.out) // the terminal's cursor is still after the ^C it echoed
 	}
-	return nil
+	fmt.Fprintf(s.out, "sandbox: interrupted while waiting for %s\n", waitingFor)
+}
+
+// readLines feeds in's lines to the returned channel, closed at the end of input after any
+// read error is sent on the other. A Read blocked on a terminal or a pipe cannot be called
+// off, so chat selects on the channel and ctx instead of calling Scan itself; the goroutine
+// stays blocked in that Read until the process exits.
+func readLines(ctx context.Context, in io.Reader) (<-chan string, <-chan error) {
+	lines, errc := make(chan string), make(chan error, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			}
+		}
+		errc <- sc.Err()
+	}()
+	return lines, errc
 }
 
 // push sends line as the sandbox user: a message, or a button press for ":tap N".

@@ -1,0 +1,251 @@
+// Package deploy holds no code, only the tests that keep deploy/ honest without Docker or a
+// cluster: they read the Dockerfile, the Render Blueprints and the Kubernetes manifests, and
+// check them against the bot itself — the built binary, run with each deployment's
+// environment against the Bot API emulator; its HTTP routes; and docs/configuration.md and
+// docs/operations.md, which cmd/bot's tests hold to the flag set and the drain deadline — so
+// that a change on either side that breaks a deploy fails here first.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/troupebot/troupe/bot/ops"
+	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/repotest"
+)
+
+// ---------------------------------------------------------------------------------------
+// What the docs promise, which cmd/bot's tests check against the code.
+
+var (
+	// A row of a table in docs/configuration.md: "| `-flag` | `ENV` | default | …", or
+	// "| `VARIABLE` | read by | …" for the variables that are not flags.
+	flagRow     = regexp.MustCompile("(?m)^\\| `-([a-z-]+)` \\| (?:`([A-Z0-9_]+)`[^|]*)?\\| ([^|]*) \\|")
+	variableRow = regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|")
+	codeSpan    = regexp.MustCompile("`([^`]*)`")
+	// How docs/operations.md states the longest the bot takes to stop after SIGTERM.
+	stopPromise = regexp.MustCompile(`more\s+than\s+(\d+)\s+s\s+\((\d+)\s+s\s+to\s+drain,\s+(\d+)\s+s\s+to\s+stop\s+the\s+HTTP\s+server\)`)
+)
+
+// knownEnv is every variable a deploy may set: the ones docs/configuration.md documents,
+// the flags' and the Go runtime's.
+func knownEnv(tb testing.TB) map[string]bool {
+	tb.Helper()
+	doc := repotest.ReadFile(tb, "docs/configuration.md")
+	known := map[string]bool{}
+	for _, m := range flagRow.FindAllStringSubmatch(doc, -1) {
+		if m[2] != "" {
+			known[m[2]] = true
+		}
+	}
+	for _, m := range variableRow.FindAllStringSubmatch(doc, -1) {
+		known[m[1]] = true
+	}
+	if !known["TELEGRAM_BOT_TOKEN"] || !known["GOMEMLIMIT"] {
+		tb.Fatalf("read %v from docs/configuration.md's tables, without TELEGRAM_BOT_TOKEN or GOMEMLIMIT", known)
+	}
+	return known
+}
+
+// defaultListen is the default of -listen that docs/configuration.md documents.
+func defaultListen(tb testing.TB) string {
+	tb.Helper()
+	for _, m := range flagRow.FindAllStringSubmatch(repotest.ReadFile(tb, "docs/configuration.md"), -1) {
+		if d := codeSpan.FindStringSubmatch(m[3]); m[1] == "listen" && d != nil {
+			return d[1]
+		}
+	}
+	tb.Fatal("docs/configuration.md documents no default `address` for -listen")
+	return ""
+}
+
+// listenPort is the port the bot listens on with env: PORT, else the default -listen's.
+func listenPort(tb testing.TB, env map[string]string) string {
+	tb.Helper()
+	if p := env["PORT"]; p != "" {
+		return p
+	}
+	_, port, err := net.SplitHostPort(defaultListen(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return port
+}
+
+// stopDeadline is the longest the bot takes to stop after SIGTERM, as docs/operations.md
+// states it: the drain, then the HTTP server's shutdown.
+func stopDeadline(tb testing.TB) time.Duration {
+	tb.Helper()
+	m := stopPromise.FindStringSubmatch(repotest.ReadFile(tb, "docs/operations.md"))
+	if m == nil {
+		tb.Fatal("docs/operations.md does not say how long the bot takes to stop (more than N s (D s to drain, H s to stop the HTTP server))")
+	}
+	n, _ := strconv.Atoi(m[1])
+	return time.Duration(n) * time.Second
+}
+
+// Stand-ins for the values a deploy takes from its secrets: valid, so that the bot must
+// start with them.
+var secretStandIns = map[string]string{
+	"TELEGRAM_BOT_TOKEN": "123456789:stand-in",
+	"WEBHOOK_SECRET":     "0123456789abcdef0123456789abcdef",
+	"BOT_ADMINS":         "123456789",
+}
+
+// show prints an optional field of a manifest: its value, or "unset".
+func show[T any](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
+}
+
+// ---------------------------------------------------------------------------------------
+// The bot's routes, as its code serves them.
+
+type readiness bool
+
+func (r readiness) Ready() bool { return bool(r) }
+
+// status returns the code the bot's operator endpoints answer GET path with.
+func status(path string, ready bool) int {
+	rec := httptest.NewRecorder()
+	ops.Handler(readiness(ready), prometheus.NewRegistry()).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code
+}
+
+// checkLiveness fails unless path is a liveness check: 200 whether or not the bot is
+// ready (a restart would not make a draining bot ready sooner).
+func checkLiveness(tb testing.TB, where, path string) {
+	tb.Helper()
+	if a, b := status(path, true), status(path, false); a != http.StatusOK || b != http.StatusOK {
+		tb.Errorf("%s: health check %s answers %d when ready, %d when not; want 200 both", where, path, a, b)
+	}
+}
+
+func checkReadiness(tb testing.TB, where, path string) {
+	tb.Helper()
+	if a, b := status(path, true), status(path, false); a != http.StatusOK || b != http.StatusServiceUnavailable {
+		tb.Errorf("%s: readiness check %s answers %d when ready, %d when not; want 200 and 503", where, path, a, b)
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// The bot itself, built and run with a deployment's environment.
+
+func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
+
+// served is what a bot started with a deployment's environment showed of itself.
+type served struct {
+	webhook string // the URL it registered with setWebhook; "" when it polls
+	// What a POST to the webhook's path without the secret answered (0 when it polls).
+	unsignedPost int
+}
+
+// serve starts the built bot with env, as the platform would, against the Bot API emulator
+// (TELEGRAM_API_URL) and on free ports (PORT and any BOT_OPS_LISTEN, in place of the
+// platform's, which this machine may have in use), waits until it
+// polls or has registered its webhook, checks that PORT serves /healthz, tries the webhook
+// without its secret, and stops the bot with SIGTERM.
+// A bot that refuses env exits first, and the test fails with its complaint.
+func serve(tb testing.TB, env map[string]string) served {
+	tb.Helper()
+	bin := repotest.Bot(tb)
+	emu, err := emulator.New(emulator.Config{Token: env["TELEGRAM_BOT_TOKEN"], Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer emu.Close()
+	_, port, _ := net.SplitHostPort(repotest.FreeAddr(tb))
+
+	// Starting takes a fraction of a second; a bot that has done neither by then never will
+	// (in webhook mode without a URL it waits for one registered by hand).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"HOME=/nonexistent", "TELEGRAM_API_URL=" + emu.URL(), "PORT=" + port}
+	for k, v := range env {
+		switch k {
+		case "PORT":
+		case "BOT_OPS_LISTEN": // the private address, on a free port of this machine too
+			cmd.Env = append(cmd.Env, k+"="+repotest.FreeAddr(tb))
+		default:
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	up := make(chan string, 2)
+	go func() {
+		if emu.WaitWebhook(ctx) == nil {
+			up <- "webhook"
+		}
+	}()
+	go func() {
+		if emu.WaitPolling(ctx) == nil {
+			up <- "polling"
+		}
+	}()
+	var s served
+	select {
+	case err := <-exited:
+		tb.Fatalf("the bot refuses this environment: %v\n%s", err, &logs)
+	case <-ctx.Done():
+		cancel()
+		<-exited
+		tb.Fatalf("the bot neither polled nor registered a webhook in time\n%s", &logs)
+	case mode := <-up:
+		if mode == "webhook" {
+			s.webhook = emu.WebhookInfo().Url
+		}
+	}
+
+	addr := "http://127.0.0.1:" + port
+	if resp, err := http.Get(addr + "/healthz"); err != nil {
+		tb.Errorf("GET /healthz on PORT=%s: %v", port, err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			tb.Errorf("GET /healthz on PORT=%s answered %d, want 200", port, resp.StatusCode)
+		}
+	}
+	if s.webhook != "" {
+		u, err := url.Parse(s.webhook)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if resp, err := http.Post(addr+u.Path, "application/json", strings.NewReader(`{"update_id":1}`)); err != nil {
+			tb.Errorf("POST %s on PORT=%s: %v", u.Path, port, err)
+		} else {
+			resp.Body.Close()
+			s.unsignedPost = resp.StatusCode
+		}
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		tb.Errorf("the bot did not stop cleanly on SIGTERM: %v\n%s", err, &logs)
+	}
+	return s
+}

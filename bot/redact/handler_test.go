@@ -43,7 +43,9 @@ func TestHandlerRedacts(t *testing.T) {
 		{"escaped in a message", func(l *slog.Logger) { l.Info("GET /bot123456789%3A" + secret + "/getMe") }},
 		{"string", func(l *slog.Logger) { l.Info("m", slog.String("url", "/bot"+token)) }},
 		{"key", func(l *slog.Logger) { l.Info("m", slog.Int(token, 1)) }},
-		{"error", func(l *slog.Logger) { l.Warn("m", slog.Any("err", fmt.Errorf("getMe: %w", errors.New("at /bot"+token)))) }},
+		{"error", func(l *slog.Logger) {
+			l.Warn("m", slog.Any("err", fmt.Errorf("getMe: %w", errors.New("at /bot"+token))))
+		}},
 		{"panic value", func(l *slog.Logger) { l.Error("m", slog.Any("panic", "boom "+token)) }},
 		{"group", func(l *slog.Logger) { l.Info("m", slog.Group("g", slog.Group("h", slog.String("s", token)))) }},
 		{"log valuer", func(l *slog.Logger) { l.Info("m", slog.Any("v", valuer{token})) }},
@@ -54,7 +56,7 @@ func TestHandlerRedacts(t *testing.T) {
 		{"text marshaler", func(l *slog.Logger) { l.Info("m", slog.Any("v", text{})) }},
 		{"panicking stringer", func(l *slog.Logger) { l.Info("m", slog.Any("v", &panics{})) }},
 		{"with", func(l *slog.Logger) { l.With("token", token).Info("m") }},
-		{"with group", func(l *slog.Logger) { l.WithGroup("g" + token).Info("m", "k", "v") }},
+		{"with group", func(l *slog.Logger) { l.WithGroup("g"+token).Info("m", "k", "v") }},
 		{"args", func(l *slog.Logger) { l.Info("m", "k", token, "n", 1) }},
 		{"many attrs", func(l *slog.Logger) {
 			l.Info("m", "a", 1, "b", 2, "c", 3, "d", 4, "e", 5, "f", 6, "g", token)

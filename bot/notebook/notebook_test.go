@@ -239,6 +239,18 @@ func TestSeriesLimit(t *testing.T) {
 	}
 }
 
+// pressIn is a press of data by user from on a message in chat (a private chat when chat is
+// from, else a group).
+func pressIn(data string, from, chat int64) *gotgbot.Update {
+	u := press(data)
+	u.CallbackQuery.From = gotgbot.User{Id: from}
+	u.CallbackQuery.Message = gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: chat, Type: "private"}}
+	if chat != from {
+		u.CallbackQuery.Message = gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: chat, Type: "supergroup"}}
+	}
+	return u
+}
+
 func TestReset(t *testing.T) {
 	nb := newNotebook()
 	c, _ := feed(nb, Context{}, "1", "2")
@@ -249,7 +261,7 @@ func TestReset(t *testing.T) {
 		t.Fatalf("actions = %+v", actions)
 	}
 	kb := actions[0].Buttons
-	if len(kb) != 1 || len(kb[0]) != 2 || kb[0][0].Data != "reset:yes:77" || kb[0][1].Data != "reset:no:77" {
+	if len(kb) != 1 || len(kb[0]) != 2 || kb[0][0].Data != "reset:yes:77@42" || kb[0][1].Data != "reset:no:77@42" {
 		t.Fatalf("keyboard = %+v", kb)
 	}
 	for _, row := range kb {
@@ -260,30 +272,58 @@ func TestReset(t *testing.T) {
 		}
 	}
 
+	const group, other = -100123, 43
+	const notYours = "This button is not yours: only the one who asked can press it."
 	tests := []struct {
-		name    string
-		data    string
-		answer  string
-		edit    string
-		emptied bool
+		name     string
+		data     string
+		from     int64 // the presser
+		chat     int64 // where the message is: the presser's private chat, or a group
+		answer   string
+		edit     string
+		emptied  bool
+		answered bool // the confirmation is used up (PendingReset cleared)
 	}{
-		{"confirm", "reset:yes:77", "Deleted", "Deleted all 2 values.", true},
-		{"cancel", "reset:no:77", "Cancelled", "Reset cancelled; your 2 values stay.", false},
-		{"stale", "reset:yes:12", "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false},
-		{"garbage", "reset:maybe:77", "This button does nothing.", "", false},
-		{"foreign", "vote:1", "This button does nothing.", "", false},
+		{"confirm", "reset:yes:77@42", user, user, "Deleted", "Deleted all 2 values.", true, true},
+		{"cancel", "reset:no:77@42", user, user, "Cancelled", "Reset cancelled; your 2 values stay.", false, true},
+		{"confirm in a group", "reset:yes:77@42", user, group, "Deleted", "Deleted all 2 values.", true, true},
+		{"stale", "reset:yes:12@42", user, user, "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false, false},
+		{"garbage", "reset:maybe:77@42", user, user, "This button does nothing.", "", false, false},
+		{"foreign", "vote:1", user, user, "This button does nothing.", "", false, false},
+		{"foreign with an owner", "vote:1@42", user, user, "This button does nothing.", "", false, false},
+		{"bad owner", "reset:yes:77@x", user, group, "This confirmation has expired.", "", false, false},
+		// Another member's press reaches the presser's actor: refused, nothing edited.
+		{"another member confirms", "reset:yes:77@42", other, group, notYours, "", false, false},
+		{"another member cancels", "reset:no:77@42", other, group, notYours, "", false, false},
+		{"another member presses a stale one", "reset:yes:12@42", other, group, notYours, "", false, false},
+		{"another user in their own chat", "reset:yes:77@42", other, other, notYours, "", false, false},
+		// Data from before buttons named their owner.
+		{"old confirm in the owner's chat", "reset:yes:77", user, user, "Deleted", "Deleted all 2 values.", true, true},
+		{"old stale in the owner's chat", "reset:no:12", user, user, "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false, false},
+		{"old confirm in a group", "reset:yes:77", user, group, "This confirmation has expired.", "", false, false},
+		{"old confirm by another member", "reset:yes:77", other, group, "This confirmation has expired.", "", false, false},
+		{"old foreign in a group", "vote:1", other, group, "This button does nothing.", "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next, actions := nb.Handle(c, press(tt.data))
+			next, actions := nb.Handle(c, pressIn(tt.data, tt.from, tt.chat))
 			if len(actions) == 0 || actions[0].Kind != AnswerCallback || actions[0].Text != tt.answer {
 				t.Fatalf("actions = %+v, want the answer %q first", actions, tt.answer)
 			}
-			if tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit) {
+			switch {
+			case tt.edit == "" && len(actions) != 1:
+				t.Errorf("actions = %+v, want the answer alone", actions)
+			case tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit):
 				t.Errorf("actions = %+v, want the edit %q", actions, tt.edit)
 			}
 			if got := next.Series.Len() == 0; got != tt.emptied {
 				t.Errorf("series emptied = %v, want %v", got, tt.emptied)
+			}
+			if got := next.PendingReset == 0; got != tt.answered {
+				t.Errorf("confirmation used up = %v, want %v", got, tt.answered)
+			}
+			if !tt.emptied && !tt.answered && (next.Messages != c.Messages || next.Series != c.Series) {
+				t.Errorf("a refused press changed the context: %+v, was %+v", next, c)
 			}
 			if c.Series.Len() != 2 {
 				t.Errorf("Handle changed the context it was given: %d values", c.Series.Len())
@@ -291,9 +331,23 @@ func TestReset(t *testing.T) {
 		})
 	}
 	// A confirmation is answered once: pressing it again is stale.
-	c, _ = nb.Handle(c, press("reset:no:77"))
-	if _, actions := nb.Handle(c, press("reset:yes:77")); actions[0].Text != "This confirmation has expired." {
+	c, _ = nb.Handle(c, press("reset:no:77@42"))
+	if _, actions := nb.Handle(c, press("reset:yes:77@42")); actions[0].Text != "This confirmation has expired." {
 		t.Errorf("second press answered %q", actions[0].Text)
+	}
+}
+
+// TestOwnedData checks the longest callback data fits Telegram's 64 bytes and reads back.
+func TestOwnedData(t *testing.T) {
+	for _, owner := range []int64{1, 42, math.MaxInt64} {
+		data := owned(owner, "reset:yes:"+fmt.Sprint(int64(math.MaxInt64)))
+		if len(data) > 64 {
+			t.Errorf("owned(%d) = %q: over 64 bytes", owner, data)
+		}
+		payload, got, known := ownerOf(&gotgbot.CallbackQuery{Data: data})
+		if !known || got != owner || payload != "reset:yes:9223372036854775807" {
+			t.Errorf("ownerOf(%q) = %q, %d, %v", data, payload, got, known)
+		}
 	}
 }
 
@@ -420,6 +474,7 @@ func TestRunningMean(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	for _, seed := range []struct{ text, data string }{
 		{"12.5 coffee", "reset:yes:1"}, {"/chart bar 20", "reset:no:77"}, {"/start@troupe_bot x", ""},
+		{"3 tea", "reset:yes:1@42"}, {"4", "reset:yes:1@43"}, {"5", "reset:no:1@"}, {"6", "@42"},
 		{"1e999", "reset:yes:"}, {"-0,5 ☕", "reset::1"}, {"/", "vote"}, {"/status", "reset:yes:-1"},
 		{strings.Repeat("9", 5000), strings.Repeat("x", 100)},
 	} {
@@ -455,6 +510,15 @@ func FuzzHandle(f *testing.F) {
 		}
 		_, actions = nb.Handle(c, press(data))
 		check(actions)
+		// Another member's press in a group, of a button that is not theirs, changes nothing.
+		q := pressIn(data, user+1, -100)
+		if _, owner, known := ownerOf(q.CallbackQuery); !known || owner != user+1 {
+			next, actions := nb.Handle(c, q)
+			check(actions)
+			if next != c || len(actions) != 1 || actions[0].Kind != AnswerCallback {
+				t.Fatalf("a press of %q by another member: context %+v (was %+v), actions %+v", data, next, c, actions)
+			}
+		}
 	})
 }
 

@@ -351,6 +351,58 @@ func TestOwnedData(t *testing.T) {
 	}
 }
 
+func TestLabelsAreClean(t *testing.T) {
+	tests := []struct {
+		name, text, label string
+	}{
+		{"NUL", "5 cof\x00fee", "coffee"},
+		{"escape sequence", "5 \x1b[31mred", "[31mred"},
+		{"DEL", "5 a\x7fb", "ab"},
+		{"C1 CSI", "5 a\u009bb", "ab"},
+		{"C1 next line separates", "5 a\u0085b", "a b"},
+		{"tab and newline separate", "5 a\tb\nc", "a b c"},
+		{"right-to-left override", "5 \u202eeeffoc", "eeffoc"},
+		{"every embedding and override", "5 \u202aa\u202bb\u202cc\u202dd\u202ee", "abcde"},
+		{"isolates", "5 \u2066a\u2067b\u2068c\u2069", "abc"},
+		{"direction marks", "5 \u200ea\u200fb\u061cc", "abc"},
+		{"zero-width space, word joiner, BOM", "5 a\u200bb\u2060c\ufeffd", "abcd"},
+		{"soft hyphen", "5 co\u00adffee", "coffee"},
+		{"tag characters", "5 tea\U000e0069\U000e0067\U000e006e", "tea"},
+		{"Hangul filler", "5 \u3164", ""},
+		{"only invisible is no label", "5 \u202e\u200b\x00", ""},
+		{"invisible between words", "5 a \u200b b", "a b"},
+		{"emoji sequence keeps its joiner", "5 👩\u200d💻", "👩\u200d💻"},
+		{"Persian keeps its non-joiner", "5 می\u200cخواهم", "می\u200cخواهم"},
+		{"emoji keeps its variation selector", "5 ❤\ufe0f", "❤\ufe0f"},
+		{"length counts what is kept", "5 " + strings.Repeat("a\u200b", 64), strings.Repeat("a", 64)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, actions := newNotebook().Handle(Context{}, message(tt.text))
+			if c.Series.Len() != 1 {
+				t.Fatalf("not recorded: %+v", actions)
+			}
+			if got := c.Series.At(0).Label; got != tt.label {
+				t.Errorf("label = %q, want %q", got, tt.label)
+			}
+			want := "#1 Recorded 5. 1 value, mean 5."
+			if tt.label != "" {
+				want = "#1 Recorded 5 (" + tt.label + "). 1 value, mean 5."
+			}
+			if got := replyText(t, actions); got != want {
+				t.Errorf("reply = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestEchoDropsInvisible(t *testing.T) {
+	_, actions := newNotebook().Handle(Context{}, message("hi\u202e there\x00"))
+	if got, want := replyText(t, actions), "#1 “hi there” is not a number. Send one like 42 or 12.5 coffee, or /help."; got != want {
+		t.Errorf("reply = %q, want %q", got, want)
+	}
+}
+
 // TestVersionsDoNotShare guards the slice trap: two contexts that share structure must not
 // see each other's writes after an undo followed by an append.
 func TestVersionsDoNotShare(t *testing.T) {
@@ -474,7 +526,7 @@ func TestRunningMean(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	for _, seed := range []struct{ text, data string }{
 		{"12.5 coffee", "reset:yes:1"}, {"/chart bar 20", "reset:no:77"}, {"/start@troupe_bot x", ""},
-		{"3 tea", "reset:yes:1@42"}, {"4", "reset:yes:1@43"}, {"5", "reset:no:1@"}, {"6", "@42"},
+		{"3 tea\u202e\x00", "reset:yes:1@42"}, {"4", "reset:yes:1@43"}, {"5", "reset:no:1@"}, {"6", "@42"},
 		{"1e999", "reset:yes:"}, {"-0,5 ☕", "reset::1"}, {"/", "vote"}, {"/status", "reset:yes:-1"},
 		{strings.Repeat("9", 5000), strings.Repeat("x", 100)},
 	} {
@@ -505,6 +557,11 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 		check(actions)
+		for _, e := range c.Series.Tail(0) {
+			if i := strings.IndexFunc(e.Label, invisible); i >= 0 || e.Label != strings.TrimSpace(e.Label) {
+				t.Fatalf("stored label %q has an invisible character or untrimmed space (at %d)", e.Label, i)
+			}
+		}
 		if c.Messages < before || c.Messages > before+1 || c.Series.Len() > 5 {
 			t.Fatalf("context went from n=%d to %+v", before, c)
 		}

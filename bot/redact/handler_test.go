@@ -172,6 +172,34 @@ func BenchmarkHandler(b *testing.B) {
 	}
 }
 
+// nop takes every record and does nothing with it, to measure the wrapper alone.
+type nop struct{}
+
+func (nop) Enabled(context.Context, slog.Level) bool  { return true }
+func (nop) Handle(context.Context, slog.Record) error { return nil }
+func (h nop) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nop) WithGroup(string) slog.Handler           { return h }
+
+// BenchmarkRedactingOnly measures what the wrapper adds to one record, without the wrapped
+// handler's own work: the figure the log line pays.
+//
+//	go test ./bot/redact -run '^$' -bench RedactingOnly -benchmem -count 5
+func BenchmarkRedactingOnly(b *testing.B) {
+	err := fmt.Errorf("sendMessage: %w", errors.New("HTTP 502: decode response"))
+	h := redact.Token(token).Handler(nop{})
+	for _, c := range []struct{ name, msg string }{{"clean", "send failed"}, {"dirty", "send failed at /bot" + token}} {
+		b.Run(c.name, func(b *testing.B) {
+			rec := slog.NewRecord(time.Now(), slog.LevelWarn, c.msg, 0)
+			rec.AddAttrs(slog.Int64("chat", 42), slog.Any("err", err), slog.String("method", "sendMessage"))
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.Handle(ctx, rec)
+			}
+		})
+	}
+}
+
 func ExampleRedactor_Handler() {
 	const token = "123456789:AAH-secret_part-of-the-token"
 	h := slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {

@@ -18,6 +18,7 @@ import (
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/outbound"
+	"github.com/troupebot/troupe/bot/redact"
 )
 
 // Config is what the shipped bot needs to run; cmd/bot fills it from flags and the
@@ -64,7 +65,9 @@ type Config struct {
 	ChartWorkers int
 	ChartQueue   int
 	Version      string
-	Logger       *slog.Logger
+	// Logger receives every log line of the bot, with the token redacted; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // DefaultDrainTimeout bounds a graceful stop unless Config.DrainTimeout says otherwise:
@@ -102,6 +105,10 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Everything the bot runs logs through this logger (the runtime, protoactor, the sender,
+	// the intake, the chart pool), so no line of theirs can show the token, whatever put it
+	// in: an error, a panic value, a third party's message.
+	cfg.Logger = slog.New(redact.Token(cfg.Token).Handler(cfg.Logger.Handler()))
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}

@@ -1,5 +1,7 @@
 // Package botapi is Troupe's Bot API client: a gotgbot.BotClient that sends requests
-// without files as JSON and keeps the bot token out of every error it returns.
+// without files as JSON and keeps the bot token out of every error it returns, and out of
+// every error those wrap, whether the transport, the Bot API's description (a proxy or a
+// self-hosted server that quotes the request path) or gotgbot's own client put it there.
 //
 // gotgbot's own client sends every request as multipart/form-data through a pipe and a
 // goroutine; a JSON body costs a fraction of that, and almost every request a bot makes
@@ -73,7 +75,7 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func (c *Client) RequestWithContext(ctx context.Context, token, method string, params map[string]any, opts *gotgbot.RequestOpts) (json.RawMessage, error) {
 	if hasFile(params) {
 		res, err := c.multipart.RequestWithContext(ctx, token, method, params, opts)
-		return res, redact(token, err)
+		return res, scrub(token, err)
 	}
 	if opts != nil {
 		for k, v := range opts.OverrideParams {
@@ -118,8 +120,10 @@ func (e Endpoint) Do(ctx context.Context, method string, body, result any, timeo
 }
 
 // do is every JSON request: encode body, post it to apiURL within timeout (none when not
-// above zero), and read the answer into result, or only check it when result is nil.
-func (c *Client) do(ctx context.Context, apiURL, token, method string, body, result any, timeout time.Duration) error {
+// above zero), and read the answer into result, or only check it when result is nil. Its
+// errors are scrubbed of the token, whatever made them.
+func (c *Client) do(ctx context.Context, apiURL, token, method string, body, result any, timeout time.Duration) (err error) {
+	defer func() { err = scrub(token, err) }()
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -133,12 +137,12 @@ func (c *Client) do(ctx context.Context, apiURL, token, method string, body, res
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
 	if err != nil {
-		return fmt.Errorf("build %s request: %w", method, redact(token, err))
+		return fmt.Errorf("build %s request: %w", method, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: %w", method, redact(token, err))
+		return fmt.Errorf("%s: %w", method, err)
 	}
 	defer resp.Body.Close()
 	buf.Reset()
@@ -203,23 +207,3 @@ func hasFile(params map[string]any) bool {
 	}
 	return false
 }
-
-// redact removes the token from err's text. Errors of net/http quote the request URL,
-// which holds the token; an error that reaches a log must not.
-func redact(token string, err error) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
-		return err
-	}
-	return &redacted{msg: strings.ReplaceAll(err.Error(), token, "<token>"), err: err}
-}
-
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-
-// Unwrap keeps errors.Is and errors.As working (a timeout stays a timeout); the wrapped
-// error's own text still holds the token, so never print it.
-func (r *redacted) Unwrap() error { return r.err }

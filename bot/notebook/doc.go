@@ -11,4 +11,9 @@
 // command is tested here without actors or HTTP. A Context is an immutable value: its series
 // is a persistent list whose versions share structure, so keeping the previous Context
 // costs nothing and committing the next one is O(1).
+//
+// What users send is quoted back to them and, in groups, to others, so it is kept from
+// misleading: labels are stored without control, bidi and other invisible characters, and
+// inline buttons carry the id of the user they were sent to, so that nobody else's press
+// (in a group, one that reaches the presser's own actor) is obeyed.
 package notebook

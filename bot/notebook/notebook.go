@@ -180,7 +180,7 @@ func (nb *Notebook) command(c Context, m *gotgbot.Message, updateID int64) (Cont
 	case "undo":
 		return noArgs(func() (Context, []Action) { return undo(c) })
 	case "reset":
-		return noArgs(func() (Context, []Action) { return reset(c, updateID) })
+		return noArgs(func() (Context, []Action) { return reset(c, m, updateID) })
 	case "chart":
 		return nb.chart(c, args)
 	case "status":
@@ -236,23 +236,25 @@ func undo(c Context) (Context, []Action) {
 	return c, []Action{reply(fmt.Sprintf("Removed %s. %s left.", labelled(removed), plural(series.Len(), "value", "values")))}
 }
 
-// Callback data of the /reset confirmation: "reset:yes:<nonce>" or "reset:no:<nonce>".
-// The nonce is the update id of the /reset, so a button of an older confirmation is stale.
+// Callback data of the /reset confirmation: "reset:yes:<nonce>@<owner>" or
+// "reset:no:<nonce>@<owner>". The nonce is the update id of the /reset, so a button of an
+// older confirmation is stale; the owner is the user who asked (see owned).
 const resetPrefix = "reset:"
 
-func reset(c Context, updateID int64) (Context, []Action) {
+func reset(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
 	n := c.Series.Len()
 	if n == 0 {
 		return c, []Action{reply("Nothing to reset: no values recorded.")}
 	}
 	c.PendingReset = updateID
 	nonce := strconv.FormatInt(updateID, 10)
+	owner := askedBy(m)
 	return c, []Action{{
 		Kind: SendReply,
 		Text: fmt.Sprintf("Delete %s? This cannot be undone.", all(n)),
 		Buttons: [][]Button{{
-			{Text: "Delete all", Data: resetPrefix + "yes:" + nonce},
-			{Text: "Cancel", Data: resetPrefix + "no:" + nonce},
+			{Text: "Delete all", Data: owned(owner, resetPrefix+"yes:"+nonce)},
+			{Text: "Cancel", Data: owned(owner, resetPrefix+"no:"+nonce)},
 		}},
 	}}
 }
@@ -274,14 +276,28 @@ func all(n int) string {
 }
 
 func (nb *Notebook) callback(c Context, q *gotgbot.CallbackQuery) (Context, []Action) {
-	answer, nonceText, ok := strings.Cut(strings.TrimPrefix(q.Data, resetPrefix), ":")
+	data, owner, known := ownerOf(q)
+	isReset := strings.HasPrefix(data, resetPrefix)
+	switch {
+	case !known && isReset:
+		// A confirmation from before buttons named their owner, pressed in a group: it may
+		// be another member's, so it is neither answered for nor edited.
+		return c, []Action{{Kind: AnswerCallback, Text: expired}}
+	case !known:
+		return c, []Action{{Kind: AnswerCallback, Text: "This button does nothing."}}
+	case owner != q.From.Id:
+		// In a group this update reaches the presser's actor, not the owner's: refusing it
+		// here keeps the presser's context and the owner's message as they are.
+		return c, []Action{{Kind: AnswerCallback, Text: notYours}}
+	}
+	answer, nonceText, ok := strings.Cut(strings.TrimPrefix(data, resetPrefix), ":")
 	nonce, err := strconv.ParseInt(nonceText, 10, 64)
-	if !strings.HasPrefix(q.Data, resetPrefix) || !ok || err != nil || (answer != "yes" && answer != "no") {
+	if !isReset || !ok || err != nil || (answer != "yes" && answer != "no") {
 		return c, []Action{{Kind: AnswerCallback, Text: "This button does nothing."}}
 	}
 	if nonce != c.PendingReset || nonce == 0 {
 		return c, []Action{
-			{Kind: AnswerCallback, Text: "This confirmation has expired."},
+			{Kind: AnswerCallback, Text: expired},
 			{Kind: EditMessage, Text: "This confirmation has expired. Send /reset again if you still want to."},
 		}
 	}
@@ -299,6 +315,11 @@ func (nb *Notebook) callback(c Context, q *gotgbot.CallbackQuery) (Context, []Ac
 		{Kind: EditMessage, Text: fmt.Sprintf("Deleted %s.", all(n))},
 	}
 }
+
+const (
+	expired  = "This confirmation has expired."
+	notYours = "This button is not yours: only the one who asked can press it."
+)
 
 func (nb *Notebook) chart(c Context, args string) (Context, []Action) {
 	if !nb.Charts {

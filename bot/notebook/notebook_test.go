@@ -239,6 +239,18 @@ func TestSeriesLimit(t *testing.T) {
 	}
 }
 
+// pressIn is a press of data by user from on a message in chat (a private chat when chat is
+// from, else a group).
+func pressIn(data string, from, chat int64) *gotgbot.Update {
+	u := press(data)
+	u.CallbackQuery.From = gotgbot.User{Id: from}
+	u.CallbackQuery.Message = gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: chat, Type: "private"}}
+	if chat != from {
+		u.CallbackQuery.Message = gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: chat, Type: "supergroup"}}
+	}
+	return u
+}
+
 func TestReset(t *testing.T) {
 	nb := newNotebook()
 	c, _ := feed(nb, Context{}, "1", "2")
@@ -249,7 +261,7 @@ func TestReset(t *testing.T) {
 		t.Fatalf("actions = %+v", actions)
 	}
 	kb := actions[0].Buttons
-	if len(kb) != 1 || len(kb[0]) != 2 || kb[0][0].Data != "reset:yes:77" || kb[0][1].Data != "reset:no:77" {
+	if len(kb) != 1 || len(kb[0]) != 2 || kb[0][0].Data != "reset:yes:77@42" || kb[0][1].Data != "reset:no:77@42" {
 		t.Fatalf("keyboard = %+v", kb)
 	}
 	for _, row := range kb {
@@ -260,30 +272,58 @@ func TestReset(t *testing.T) {
 		}
 	}
 
+	const group, other = -100123, 43
+	const notYours = "This button is not yours: only the one who asked can press it."
 	tests := []struct {
-		name    string
-		data    string
-		answer  string
-		edit    string
-		emptied bool
+		name     string
+		data     string
+		from     int64 // the presser
+		chat     int64 // where the message is: the presser's private chat, or a group
+		answer   string
+		edit     string
+		emptied  bool
+		answered bool // the confirmation is used up (PendingReset cleared)
 	}{
-		{"confirm", "reset:yes:77", "Deleted", "Deleted all 2 values.", true},
-		{"cancel", "reset:no:77", "Cancelled", "Reset cancelled; your 2 values stay.", false},
-		{"stale", "reset:yes:12", "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false},
-		{"garbage", "reset:maybe:77", "This button does nothing.", "", false},
-		{"foreign", "vote:1", "This button does nothing.", "", false},
+		{"confirm", "reset:yes:77@42", user, user, "Deleted", "Deleted all 2 values.", true, true},
+		{"cancel", "reset:no:77@42", user, user, "Cancelled", "Reset cancelled; your 2 values stay.", false, true},
+		{"confirm in a group", "reset:yes:77@42", user, group, "Deleted", "Deleted all 2 values.", true, true},
+		{"stale", "reset:yes:12@42", user, user, "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false, false},
+		{"garbage", "reset:maybe:77@42", user, user, "This button does nothing.", "", false, false},
+		{"foreign", "vote:1", user, user, "This button does nothing.", "", false, false},
+		{"foreign with an owner", "vote:1@42", user, user, "This button does nothing.", "", false, false},
+		{"bad owner", "reset:yes:77@x", user, group, "This confirmation has expired.", "", false, false},
+		// Another member's press reaches the presser's actor: refused, nothing edited.
+		{"another member confirms", "reset:yes:77@42", other, group, notYours, "", false, false},
+		{"another member cancels", "reset:no:77@42", other, group, notYours, "", false, false},
+		{"another member presses a stale one", "reset:yes:12@42", other, group, notYours, "", false, false},
+		{"another user in their own chat", "reset:yes:77@42", other, other, notYours, "", false, false},
+		// Data from before buttons named their owner.
+		{"old confirm in the owner's chat", "reset:yes:77", user, user, "Deleted", "Deleted all 2 values.", true, true},
+		{"old stale in the owner's chat", "reset:no:12", user, user, "This confirmation has expired.", "This confirmation has expired. Send /reset again if you still want to.", false, false},
+		{"old confirm in a group", "reset:yes:77", user, group, "This confirmation has expired.", "", false, false},
+		{"old confirm by another member", "reset:yes:77", other, group, "This confirmation has expired.", "", false, false},
+		{"old foreign in a group", "vote:1", other, group, "This button does nothing.", "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next, actions := nb.Handle(c, press(tt.data))
+			next, actions := nb.Handle(c, pressIn(tt.data, tt.from, tt.chat))
 			if len(actions) == 0 || actions[0].Kind != AnswerCallback || actions[0].Text != tt.answer {
 				t.Fatalf("actions = %+v, want the answer %q first", actions, tt.answer)
 			}
-			if tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit) {
+			switch {
+			case tt.edit == "" && len(actions) != 1:
+				t.Errorf("actions = %+v, want the answer alone", actions)
+			case tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit):
 				t.Errorf("actions = %+v, want the edit %q", actions, tt.edit)
 			}
 			if got := next.Series.Len() == 0; got != tt.emptied {
 				t.Errorf("series emptied = %v, want %v", got, tt.emptied)
+			}
+			if got := next.PendingReset == 0; got != tt.answered {
+				t.Errorf("confirmation used up = %v, want %v", got, tt.answered)
+			}
+			if !tt.emptied && !tt.answered && (next.Messages != c.Messages || next.Series != c.Series) {
+				t.Errorf("a refused press changed the context: %+v, was %+v", next, c)
 			}
 			if c.Series.Len() != 2 {
 				t.Errorf("Handle changed the context it was given: %d values", c.Series.Len())
@@ -291,9 +331,75 @@ func TestReset(t *testing.T) {
 		})
 	}
 	// A confirmation is answered once: pressing it again is stale.
-	c, _ = nb.Handle(c, press("reset:no:77"))
-	if _, actions := nb.Handle(c, press("reset:yes:77")); actions[0].Text != "This confirmation has expired." {
+	c, _ = nb.Handle(c, press("reset:no:77@42"))
+	if _, actions := nb.Handle(c, press("reset:yes:77@42")); actions[0].Text != "This confirmation has expired." {
 		t.Errorf("second press answered %q", actions[0].Text)
+	}
+}
+
+// TestOwnedData checks the longest callback data fits Telegram's 64 bytes and reads back.
+func TestOwnedData(t *testing.T) {
+	for _, owner := range []int64{1, 42, math.MaxInt64} {
+		data := owned(owner, "reset:yes:"+fmt.Sprint(int64(math.MaxInt64)))
+		if len(data) > 64 {
+			t.Errorf("owned(%d) = %q: over 64 bytes", owner, data)
+		}
+		payload, got, known := ownerOf(&gotgbot.CallbackQuery{Data: data})
+		if !known || got != owner || payload != "reset:yes:9223372036854775807" {
+			t.Errorf("ownerOf(%q) = %q, %d, %v", data, payload, got, known)
+		}
+	}
+}
+
+func TestLabelsAreClean(t *testing.T) {
+	tests := []struct {
+		name, text, label string
+	}{
+		{"NUL", "5 cof\x00fee", "coffee"},
+		{"escape sequence", "5 \x1b[31mred", "[31mred"},
+		{"DEL", "5 a\x7fb", "ab"},
+		{"C1 CSI", "5 a\u009bb", "ab"},
+		{"C1 next line separates", "5 a\u0085b", "a b"},
+		{"tab and newline separate", "5 a\tb\nc", "a b c"},
+		{"right-to-left override", "5 \u202eeeffoc", "eeffoc"},
+		{"every embedding and override", "5 \u202aa\u202bb\u202cc\u202dd\u202ee", "abcde"},
+		{"isolates", "5 \u2066a\u2067b\u2068c\u2069", "abc"},
+		{"direction marks", "5 \u200ea\u200fb\u061cc", "abc"},
+		{"zero-width space, word joiner, BOM", "5 a\u200bb\u2060c\ufeffd", "abcd"},
+		{"soft hyphen", "5 co\u00adffee", "coffee"},
+		{"tag characters", "5 tea\U000e0069\U000e0067\U000e006e", "tea"},
+		{"Hangul filler", "5 \u3164", ""},
+		{"only invisible is no label", "5 \u202e\u200b\x00", ""},
+		{"invisible between words", "5 a \u200b b", "a b"},
+		{"emoji sequence keeps its joiner", "5 👩\u200d💻", "👩\u200d💻"},
+		{"Persian keeps its non-joiner", "5 می\u200cخواهم", "می\u200cخواهم"},
+		{"emoji keeps its variation selector", "5 ❤\ufe0f", "❤\ufe0f"},
+		{"length counts what is kept", "5 " + strings.Repeat("a\u200b", 64), strings.Repeat("a", 64)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, actions := newNotebook().Handle(Context{}, message(tt.text))
+			if c.Series.Len() != 1 {
+				t.Fatalf("not recorded: %+v", actions)
+			}
+			if got := c.Series.At(0).Label; got != tt.label {
+				t.Errorf("label = %q, want %q", got, tt.label)
+			}
+			want := "#1 Recorded 5. 1 value, mean 5."
+			if tt.label != "" {
+				want = "#1 Recorded 5 (" + tt.label + "). 1 value, mean 5."
+			}
+			if got := replyText(t, actions); got != want {
+				t.Errorf("reply = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestEchoDropsInvisible(t *testing.T) {
+	_, actions := newNotebook().Handle(Context{}, message("hi\u202e there\x00"))
+	if got, want := replyText(t, actions), "#1 “hi there” is not a number. Send one like 42 or 12.5 coffee, or /help."; got != want {
+		t.Errorf("reply = %q, want %q", got, want)
 	}
 }
 
@@ -420,6 +526,7 @@ func TestRunningMean(t *testing.T) {
 func FuzzHandle(f *testing.F) {
 	for _, seed := range []struct{ text, data string }{
 		{"12.5 coffee", "reset:yes:1"}, {"/chart bar 20", "reset:no:77"}, {"/start@troupe_bot x", ""},
+		{"3 tea\u202e\x00", "reset:yes:1@42"}, {"4", "reset:yes:1@43"}, {"5", "reset:no:1@"}, {"6", "@42"},
 		{"1e999", "reset:yes:"}, {"-0,5 ☕", "reset::1"}, {"/", "vote"}, {"/status", "reset:yes:-1"},
 		{strings.Repeat("9", 5000), strings.Repeat("x", 100)},
 	} {
@@ -450,11 +557,25 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 		check(actions)
+		for _, e := range c.Series.Tail(0) {
+			if i := strings.IndexFunc(e.Label, invisible); i >= 0 || e.Label != strings.TrimSpace(e.Label) {
+				t.Fatalf("stored label %q has an invisible character or untrimmed space (at %d)", e.Label, i)
+			}
+		}
 		if c.Messages < before || c.Messages > before+1 || c.Series.Len() > 5 {
 			t.Fatalf("context went from n=%d to %+v", before, c)
 		}
 		_, actions = nb.Handle(c, press(data))
 		check(actions)
+		// Another member's press in a group, of a button that is not theirs, changes nothing.
+		q := pressIn(data, user+1, -100)
+		if _, owner, known := ownerOf(q.CallbackQuery); !known || owner != user+1 {
+			next, actions := nb.Handle(c, q)
+			check(actions)
+			if next != c || len(actions) != 1 || actions[0].Kind != AnswerCallback {
+				t.Fatalf("a press of %q by another member: context %+v (was %+v), actions %+v", data, next, c, actions)
+			}
+		}
 	})
 }
 

@@ -39,7 +39,9 @@ func parseNumber(text string, maxLabel int) (v float64, label string, isNumber b
 	if err != nil || math.Abs(v) > MaxMagnitude {
 		return 0, "", true, errOutOfRange
 	}
-	label = strings.Join(strings.Fields(rest), " ")
+	// A label keeps no invisible characters: quoted in a reply (or a chart), a bidi override
+	// would reorder the text around it and a NUL cut it short. One left empty is no label.
+	label = strings.Join(strings.Fields(visible(rest)), " ")
 	if n := utf8.RuneCountInString(label); n > maxLabel {
 		return 0, "", true, fmt.Errorf("%w: %d characters, at most %d", errLongLabel, n, maxLabel)
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -17,9 +18,41 @@ func textLen(s string) int {
 	return n
 }
 
-// quote shortens s to at most max runes for echoing it back, marking the cut.
+// invisible reports whether r shows nothing yet can change how the text around it reads:
+// C0 and C1 controls (NUL, ESC, CSI) and the format characters (category Cf): the bidi
+// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and marks (U+200E,
+// U+200F, U+061C) that make a label reorder the reply it is quoted in, zero-width spaces
+// and joiners (U+200B, U+2060, U+FEFF), the soft hyphen, tag characters (which can carry
+// hidden text), and the Hangul fillers, letters that render blank. Whitespace is not
+// invisible: it separates words, and callers collapse it. ZWNJ and ZWJ stay: Persian and
+// Indic words need the one and emoji sequences the other, and neither reorders text.
+func invisible(r rune) bool {
+	switch r {
+	case '\u200c', '\u200d':
+		return false
+	case '\u115f', '\u1160', '\u3164', '\uffa0':
+		return true
+	}
+	return !unicode.IsSpace(r) && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
+}
+
+// visible returns s without its invisible characters: s itself when it has none.
+func visible(s string) string {
+	if strings.IndexFunc(s, invisible) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if invisible(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// quote shortens s to at most max runes for echoing it back, marking the cut; it drops
+// invisible characters, so what a user sent cannot reorder the reply around it.
 func quote(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(visible(s)), " ")
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
@@ -57,10 +90,12 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// labelled prints an entry as its value followed by its label, if any.
+// labelled prints an entry as its value followed by its label, if any. Labels are stored
+// without invisible characters; one recorded before that was so is cleaned here.
 func labelled(e Entry) string {
-	if e.Label == "" {
+	label := visible(e.Label)
+	if label == "" {
 		return formatNumber(e.Value)
 	}
-	return formatNumber(e.Value) + " (" + e.Label + ")"
+	return formatNumber(e.Value) + " (" + label + ")"
 }

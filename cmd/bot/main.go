@@ -25,6 +25,7 @@ import (
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/bot/outbound"
+	"github.com/troupebot/troupe/bot/redact"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -72,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 			cfg:         cfg,
 			in:          stdin,
 			out:         stdout,
-			log:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			log:         slog.New(redact.Token(sandboxToken).Handler(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 			interactive: isTerminal(stdin),
 		}
 		if err := sb.run(ctx); err != nil {
@@ -82,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		return 0
 	}
 
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := slog.New(redact.Token(cfg.token).Handler(slog.NewJSONHandler(stderr, nil)))
 	b, err := bot.New(botConfig(cfg, cfg.token, cfg.apiURL, log))
 	if err != nil {
 		log.Error("cannot start", slog.Any("err", err))

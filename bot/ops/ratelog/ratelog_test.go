@@ -15,7 +15,7 @@ import (
 func TestLoggerLimitsAndCounts(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Unix(1_700_000_000, 0)
-	l := ratelog.New(slog.New(slog.NewJSONHandler(&buf, nil)), ratelog.Config{PerSecond: 2, Burst: 3, Now: func() time.Time { return now }})
+	l := ratelog.New(slog.New(slog.NewJSONHandler(&buf, nil)), ratelog.Config{PerSecond: 2, Burst: 3, FlushAfter: time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
 
 	written := 0
@@ -52,5 +52,45 @@ func TestLoggerLimitsAndCounts(t *testing.T) {
 	}
 	if strings.Contains(lines[0], "suppressed") {
 		t.Errorf("first line %s counts suppressed lines, none were", lines[0])
+	}
+}
+
+// lines is a log destination that hands each line to the test.
+type lines chan string
+
+func (l lines) Write(p []byte) (int, error) {
+	l <- string(p)
+	return len(p), nil
+}
+
+// TestLoggerSumsUpAFlood: after a flood, with no line to carry the count, the first line
+// left out is written late, saying how many more were.
+func TestLoggerSumsUpAFlood(t *testing.T) {
+	out := make(lines, 10)
+	l := ratelog.New(slog.New(slog.NewJSONHandler(out, nil)), ratelog.Config{PerSecond: 0.001, Burst: 1, FlushAfter: 10 * time.Millisecond})
+	for i := range 5 {
+		l.Log(context.Background(), slog.LevelWarn, "refused", slog.Int("i", i))
+	}
+	deadline := time.After(10 * time.Second)
+	var got []string
+	for len(got) < 2 {
+		select {
+		case line := <-out:
+			got = append(got, line)
+		case <-deadline:
+			t.Fatalf("lines %q: no summary", got)
+		}
+	}
+	var summary struct {
+		Msg        string
+		I          int
+		Suppressed int64
+	}
+	if err := json.Unmarshal([]byte(got[1]), &summary); err != nil {
+		t.Fatal(err)
+	}
+	// The summary is the first line left out, standing for the 3 after it.
+	if summary.Msg != "refused" || summary.I != 1 || summary.Suppressed != 3 {
+		t.Errorf("summary %s, want the first left out (i=1) with 3 suppressed", got[1])
 	}
 }

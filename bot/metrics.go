@@ -3,6 +3,8 @@ package bot
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/troupebot/troupe/bot/intake"
 )
 
 // Registry returns a Prometheus registry with the bot's metrics and the Go runtime's and
@@ -40,7 +42,6 @@ var metrics = []metric{
 	newMetric("updates_in_flight", "Updates taken in and not yet finished (in polling mode: not yet confirmed to Telegram).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Intake.InFlight) }),
 	newMetric("updates_duplicate_total", "Updates Telegram sent again and the bot recognised.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Duplicates) }),
 	newMetric("updates_undecodable_total", "Updates skipped because they could not be decoded.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Undecodable) }),
-	newMetric("webhook_refused_total", "Webhook requests refused: wrong secret, too big, malformed, or while draining.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Refused) }),
 	newMetric("mailbox_backlog", "Updates waiting in actor mailboxes.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Runtime.Backlog) }),
 	newMetric("actors_resident", "User actors in memory.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Runtime.Resident) }),
 	newMetric("actors_spawned_total", "User actors started.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Spawned) }),
@@ -63,6 +64,11 @@ var metrics = []metric{
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }
 
+// webhookRefused counts refusals by the webhook's reasons: a wrong secret is a prober, a
+// size or JSON refusal a broken sender, draining a redeploy.
+var webhookRefused = prometheus.NewDesc("troupe_webhook_refused_total",
+	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending.", []string{"reason"}, nil)
+
 // collector turns one Snapshot per scrape into the metrics above.
 type collector struct{ b *Bot }
 
@@ -70,11 +76,21 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range metrics {
 		ch <- m.desc
 	}
+	ch <- webhookRefused
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.b.Snapshot()
 	for _, m := range metrics {
 		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(s))
+	}
+	// Taken beside the Snapshot, whose Intake has only the total; in polling mode every
+	// reason is 0.
+	var rj intake.WebhookRejects
+	if c.b.webhook != nil {
+		rj = c.b.webhook.Stats().Rejected
+	}
+	for reason, n := range rj.ByReason() {
+		ch <- prometheus.MustNewConstMetric(webhookRefused, prometheus.CounterValue, float64(n), reason)
 	}
 }

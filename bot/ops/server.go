@@ -104,7 +104,7 @@ func (c *ServerConfig) setDefaults() {
 type Server struct {
 	srv  *http.Server
 	cfg  ServerConfig
-	refs *ratelog.Logger
+	logs *ratelog.Logger
 
 	full, overflow                                                    atomic.Int64 // connections open
 	overCap, shed, unproductive, refusedOverCap, httpErrors, accepted atomic.Int64
@@ -113,7 +113,7 @@ type Server struct {
 // NewServer returns a Server for h.
 func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, refs: ratelog.New(cfg.Logger, ratelog.Config{})}
+	s := &Server{cfg: cfg, logs: ratelog.New(cfg.Logger, ratelog.Config{})}
 	s.srv = &http.Server{
 		Handler:           s.gate(h),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -244,7 +244,7 @@ type errorWriter struct{ s *Server }
 
 func (w errorWriter) Write(p []byte) (int, error) {
 	w.s.httpErrors.Add(1)
-	w.s.refs.Log(context.Background(), slog.LevelWarn, "HTTP server error", slog.String("err", strings.TrimSpace(string(p))))
+	w.s.logs.Log(context.Background(), slog.LevelWarn, "HTTP server error", slog.String("err", strings.TrimSpace(string(p))))
 	return len(p), nil
 }
 
@@ -275,12 +275,12 @@ func (l *listener) Accept() (net.Conn, error) {
 				c.Close()
 				continue
 			}
-			s.refs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
+			s.logs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
 				slog.Int("cap", s.cfg.MaxConns), slog.String("remote", nc.RemoteAddr().String()))
 			return c, nil
 		default:
 			s.shed.Add(1)
-			s.refs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing at once",
+			s.logs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing at once",
 				slog.Int("cap", s.cfg.MaxConns), slog.Int("overflow", s.cfg.MaxOverflow), slog.String("remote", nc.RemoteAddr().String()))
 			nc.Close()
 		}

@@ -104,7 +104,8 @@ func (c *ServerConfig) setDefaults() {
 type Server struct {
 	srv  *http.Server
 	cfg  ServerConfig
-	logs *ratelog.Logger
+	// Rate-limited apart, so that a flood of connections does not hide net/http's errors.
+	errLog, capLog *ratelog.Logger
 
 	full, overflow                                                    atomic.Int64 // connections open
 	overCap, shed, unproductive, refusedOverCap, httpErrors, accepted atomic.Int64
@@ -113,7 +114,7 @@ type Server struct {
 // NewServer returns a Server for h.
 func NewServer(h http.Handler, cfg ServerConfig) *Server {
 	cfg.setDefaults()
-	s := &Server{cfg: cfg, logs: ratelog.New(cfg.Logger, ratelog.Config{})}
+	s := &Server{cfg: cfg, errLog: ratelog.New(cfg.Logger, ratelog.Config{}), capLog: ratelog.New(cfg.Logger, ratelog.Config{})}
 	s.srv = &http.Server{
 		Handler:           s.gate(h),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
@@ -244,7 +245,7 @@ type errorWriter struct{ s *Server }
 
 func (w errorWriter) Write(p []byte) (int, error) {
 	w.s.httpErrors.Add(1)
-	w.s.logs.Log(context.Background(), slog.LevelWarn, "HTTP server error", slog.String("err", strings.TrimSpace(string(p))))
+	w.s.errLog.Log(context.Background(), slog.LevelWarn, "HTTP server error", slog.String("err", strings.TrimSpace(string(p))))
 	return len(p), nil
 }
 
@@ -275,12 +276,12 @@ func (l *listener) Accept() (net.Conn, error) {
 				c.Close()
 				continue
 			}
-			s.logs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
+			s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
 				slog.Int("cap", s.cfg.MaxConns), slog.String("remote", nc.RemoteAddr().String()))
 			return c, nil
 		default:
 			s.shed.Add(1)
-			s.logs.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing at once",
+			s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing at once",
 				slog.Int("cap", s.cfg.MaxConns), slog.Int("overflow", s.cfg.MaxOverflow), slog.String("remote", nc.RemoteAddr().String()))
 			nc.Close()
 		}

@@ -102,8 +102,8 @@ func (c *ServerConfig) setDefaults() {
 // Telegram's POSTs flowing under attack too, but needs bookkeeping of every connection's
 // state for little gain: Telegram retries what it is refused.
 type Server struct {
-	srv  *http.Server
-	cfg  ServerConfig
+	srv *http.Server
+	cfg ServerConfig
 	// Rate-limited apart, so that a flood of connections does not hide net/http's errors.
 	errLog, capLog *ratelog.Logger
 

@@ -74,8 +74,9 @@ type Config struct {
 // under the 30 s Render and Kubernetes give a process between SIGTERM and SIGKILL.
 const DefaultDrainTimeout = 25 * time.Second
 
-// Bot is the shipped bot: long-polling intake, the actor runtime running the notebook
-// conversation, and the outbound sender.
+// Bot is the shipped bot: intake (long polling, or in webhook mode the handler
+// WebhookHandler returns), the actor runtime running the notebook conversation, and the
+// outbound sender.
 type Bot struct {
 	cfg       Config
 	log       *slog.Logger

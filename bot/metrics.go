@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/troupebot/troupe/bot/intake"
 )
 
 // Registry returns a Prometheus registry with the bot's metrics and the Go runtime's and
@@ -41,7 +43,6 @@ var metrics = []metric{
 	newMetric("updates_in_flight", "Updates taken in and not yet finished (in polling mode: not yet confirmed to Telegram).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Intake.InFlight) }),
 	newMetric("updates_duplicate_total", "Updates Telegram sent again and the bot recognised.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Duplicates) }),
 	newMetric("updates_undecodable_total", "Updates skipped because they could not be decoded.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Undecodable) }),
-	newMetric("webhook_refused_total", "Webhook requests refused: wrong secret, too big, malformed, or while draining.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Intake.Refused) }),
 	newMetric("mailbox_backlog", "Updates waiting in actor mailboxes.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Runtime.Backlog) }),
 	newMetric("actors_resident", "User actors in memory.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Runtime.Resident) }),
 	newMetric("actors_spawned_total", "User actors started.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Spawned) }),
@@ -97,6 +98,10 @@ func readHistogram(h prometheus.Histogram) Histogram {
 	}
 	return out
 }
+// webhookRefused counts refusals by the webhook's reasons: a wrong secret is a prober, a
+// size or JSON refusal a broken sender, draining a redeploy.
+var webhookRefused = prometheus.NewDesc("troupe_webhook_refused_total",
+	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending.", []string{"reason"}, nil)
 
 // collector turns one Snapshot per scrape into the metrics above.
 type collector struct{ b *Bot }
@@ -106,6 +111,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- m.desc
 	}
 	ch <- chartLatencyDesc
+	ch <- webhookRefused
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -119,4 +125,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		buckets[le] = h.Cumulative[i]
 	}
 	ch <- prometheus.MustNewConstHistogram(chartLatencyDesc, h.Count, h.Sum, buckets)
+	// Taken beside the Snapshot, whose Intake has only the total; in polling mode every
+	// reason is 0.
+	var rj intake.WebhookRejects
+	if c.b.webhook != nil {
+		rj = c.b.webhook.Stats().Rejected
+	}
+	for reason, n := range rj.ByReason() {
+		ch <- prometheus.MustNewConstMetric(webhookRefused, prometheus.CounterValue, float64(n), reason)
+	}
 }

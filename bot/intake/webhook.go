@@ -7,12 +7,16 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/bot/ops/ratelog"
 )
 
 // SecretTokenHeader is the header in which Telegram sends setWebhook's secret_token.
@@ -29,7 +33,8 @@ type WebhookConfig struct {
 	// Window is how many update_ids are remembered to recognise updates Telegram sends
 	// again; 0 means 4096.
 	Window int
-	// Logger receives refused requests; nil means slog.Default().
+	// Logger receives refused requests, a few lines a second at most (Stats counts them
+	// all); nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -46,6 +51,7 @@ type Webhook struct {
 	cfg       WebhookConfig
 	secretSum [sha256.Size]byte
 	log       *slog.Logger
+	refusals  *ratelog.Logger // anyone can make refusals: their lines are rate-limited
 
 	mu       sync.Mutex
 	seen     recent
@@ -96,6 +102,7 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.refusals = ratelog.New(w.log, ratelog.Config{})
 	if cfg.Secret != "" {
 		w.secretSum = sha256.Sum256([]byte(cfg.Secret))
 	}
@@ -106,6 +113,10 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 // decoded and is skipped), 405 for a method other than POST, 401 for a wrong or missing
 // secret, 413 for a body over MaxBody, 400 for malformed JSON or no update_id, 503 while
 // draining or when the runtime refuses it.
+//
+// The method, the secret and a declared size are checked before a byte of the body is
+// read, and every refusal closes the connection, so a client without the secret cannot
+// make the server read, or drain, a body of any size.
 func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.received.Add(1)
 	if r.Method != http.MethodPost {
@@ -235,8 +246,15 @@ func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status
 	if err != nil {
 		attrs = append(attrs, slog.Any("err", err))
 	}
-	w.log.LogAttrs(r.Context(), level, "webhook request refused", attrs...)
+	w.refusals.Log(r.Context(), level, "webhook request refused", attrs...)
+	// A refused client gets no more of the server's time. After the answer net/http reads
+	// up to 256 KB of an unread body, even on a connection it then closes, for as long as
+	// the sender cares to trickle it: a read deadline of now makes that read fail at once,
+	// and Connection: close ends the connection rather than keep it for the next request.
+	rw.Header().Set("Connection", "close")
 	http.Error(rw, http.StatusText(status), status)
+	// Unsupported only where there is no connection to hold (a recorder in tests).
+	_ = http.NewResponseController(rw).SetReadDeadline(time.Now())
 }
 
 // Drain makes the webhook answer 503 from now on (Telegram retries those later, with the
@@ -287,6 +305,18 @@ type WebhookRejects struct {
 	Draining int64 // arrived while draining (503)
 	Closed   int64 // the runtime refused the update, closing (503)
 	Pending  int64 // re-sent while its first POST was still being delivered (503)
+}
+
+// ByReason yields each reason's name, as the refusal log lines give it, and its count.
+func (r WebhookRejects) ByReason() iter.Seq2[string, int64] {
+	return func(yield func(string, int64) bool) {
+		counts := [numReasons]int64{r.Method, r.Secret, r.Size, r.JSON, r.Draining, r.Closed, r.Pending}
+		for i, n := range counts {
+			if !yield(reasonNames[i], n) {
+				return
+			}
+		}
+	}
 }
 
 // Stats returns the Webhook's counters.

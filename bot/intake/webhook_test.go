@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
+	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/emulator"
 )
 
@@ -172,6 +176,122 @@ func TestWebhookRefuses(t *testing.T) {
 				t.Errorf("stats %+v, want rejected %+v", st, tt.want)
 			}
 		})
+	}
+}
+
+// TestWebhookRefusesBeforeTheBody sends a wrong secret with a body that is huge, or that
+// never ends, trickled: the answer comes at once, without waiting for the body (the
+// server's read timeout is a minute), and the connection is closed rather than drained.
+func TestWebhookRefusesBeforeTheBody(t *testing.T) {
+	for _, tt := range []struct {
+		name, framing, start string
+	}{
+		{"huge body", "Content-Length: 1073741824", `{"update_id":1,`},
+		// Small enough that net/http would drain it to keep the connection.
+		{"slow body", "Content-Length: 200000", `{"update_id":1,`},
+		{"endless chunked body", "Transfer-Encoding: chunked", "f\r\n{\"update_id\":1,\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := NewWebhook(newRecorder(), WebhookConfig{Secret: testSecret, Logger: quiet})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := ops.NewServer(w, ops.ServerConfig{ReadTimeout: time.Minute, WriteTimeout: time.Minute, Logger: quiet})
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			fmt.Fprintf(c, "POST /webhook HTTP/1.1\r\nHost: x\r\n%s: wrong\r\n%s\r\n\r\n%s", SecretTokenHeader, tt.framing, tt.start)
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() { // the trickle goes on until the connection is gone
+				tick := time.NewTicker(20 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						if _, err := io.WriteString(c, "1\r\n \r\n"); err != nil {
+							return
+						}
+					}
+				}
+			}()
+
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			r := bufio.NewReader(c)
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status %d, want 401", resp.StatusCode)
+			}
+			io.Copy(io.Discard, resp.Body)
+			if _, err := r.ReadByte(); errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Error("the connection stayed open after the refusal")
+			}
+			if st := w.Stats(); st.Rejected != (WebhookRejects{Secret: 1}) {
+				t.Errorf("rejected %+v, want 1 for the secret", st.Rejected)
+			}
+		})
+	}
+}
+
+// TestWebhookRefusalLogIsRateLimited: a flood of refusals is counted in full and logged a
+// few lines at a time, the lines saying how many they stand for.
+func TestWebhookRefusalLogIsRateLimited(t *testing.T) {
+	logged := make(chan int64, 1000) // how many refusals each line stands for
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		var line struct{ Suppressed int64 }
+		json.Unmarshal(p, &line)
+		logged <- 1 + line.Suppressed
+		return len(p), nil
+	}), nil))
+	w, url := serve(t, newRecorder(), WebhookConfig{Secret: testSecret, Logger: log})
+	const flood = 200
+	for range flood {
+		if resp := post(t, url, ptr("wrong"), strings.NewReader(textUpdate(1, 5, "hi"))); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	if st := w.Stats(); st.Rejected.Secret != flood {
+		t.Errorf("%d refusals counted, want %d", st.Rejected.Secret, flood)
+	}
+	deadline := time.After(10 * time.Second)
+	var lines, total int64
+	for total < flood {
+		select {
+		case n := <-logged:
+			lines++
+			total += n
+		case <-deadline:
+			t.Fatalf("%d lines stand for %d refusals, want %d", lines, total, flood)
+		}
+	}
+	if total != flood || lines > flood/4 {
+		t.Errorf("%d lines stand for %d refusals, want a few lines for %d", lines, total, flood)
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestWebhookRejectsByReason(t *testing.T) {
+	r := WebhookRejects{Method: 1, Secret: 2, Size: 3, JSON: 4, Draining: 5, Closed: 6, Pending: 7}
+	var got []string
+	for reason, n := range r.ByReason() {
+		got = append(got, fmt.Sprint(reason, "=", n))
+	}
+	want := []string{"method=1", "secret=2", "size=3", "json=4", "draining=5", "closed=6", "pending=7"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ByReason = %v, want %v", got, want)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Command bot is the Troupe bot server. With a token it serves Telegram over long polling;
 // without one it starts the sandbox: the bot against an in-process Bot API emulator,
-// chatting on the terminal. In both, -listen serves /healthz, /readyz and /metrics.
+// chatting on the terminal. In both, -listen serves /healthz, /readyz and /metrics (with a
+// token and -ops-listen set, /metrics moves to that private address).
 // `bot healthcheck` asks /healthz of a running bot and exits 0 or 1, for container health
 // checks. See docs/configuration.md for every flag and variable.
 package main
@@ -19,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/term"
 
 	"github.com/troupebot/troupe/actors"
@@ -94,7 +96,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		log.Error("cannot listen", slog.String("addr", cfg.listen), slog.Any("err", err))
 		return 1
 	}
-	srv := serveOps(ln, b, cfg.webhookPath(), log)
+	var private []net.Listener
+	if cfg.opsListen != "" {
+		pln, err := net.Listen("tcp", cfg.opsListen)
+		if err != nil {
+			log.Error("cannot listen", slog.String("addr", cfg.opsListen), slog.Any("err", err))
+			return 1
+		}
+		private = append(private, pln)
+	}
+	srv := serveOps(ln, b, cfg.webhookPath(), log, private...)
 	defer shutdown(srv)
 	if err := b.Run(ctx); err != nil {
 		log.Error("stopped", slog.Any("err", err))
@@ -131,29 +142,49 @@ func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 	}
 }
 
-// serveOps serves /healthz, /readyz and /metrics on ln until shutdown, and in webhook mode
-// the webhook at webhookPath.
-func serveOps(ln net.Listener, b *bot.Bot, webhookPath string, log *slog.Logger) *http.Server {
-	mux := ops.Handler(b, b.Registry())
+// serveOps serves the bot's HTTP endpoints on hardened servers (ops.Server: deadlines,
+// small headers, a connection cap that still answers health checks) until shutdown. On
+// public: /healthz, /readyz, the webhook at webhookPath in webhook mode, and /metrics unless
+// a private listener is given. On private (at most one; -ops-listen): /healthz, /readyz and
+// /metrics, which then counts both servers' connections (label "listener").
+func serveOps(public net.Listener, b *bot.Bot, webhookPath string, log *slog.Logger, private ...net.Listener) []*ops.Server {
+	reg := b.Registry()
+	pubReg := reg
+	if len(private) > 0 {
+		pubReg = nil
+	}
+	mux := ops.Handler(b, pubReg)
 	if h := b.WebhookHandler(); h != nil {
 		mux.Handle(webhookPath, h)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srvs := []*ops.Server{serve(public, mux, "public", reg, log)}
+	for _, ln := range private {
+		srvs = append(srvs, serve(ln, ops.Handler(b, reg), "ops", reg, log))
+	}
+	return srvs
+}
+
+// serve runs an ops.Server for h on ln, its connection counts in reg under listener=name.
+func serve(ln net.Listener, h http.Handler, name string, reg *prometheus.Registry, log *slog.Logger) *ops.Server {
+	srv := ops.NewServer(h, ops.ServerConfig{Logger: log.With(slog.String("listener", name))})
+	prometheus.WrapRegistererWith(prometheus.Labels{"listener": name}, reg).MustRegister(srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server stopped", slog.Any("err", err))
+			log.Error("HTTP server stopped", slog.String("addr", ln.Addr().String()), slog.Any("err", err))
 		}
 	}()
 	return srv
 }
 
-// shutdownTimeout bounds the HTTP server's stop, after the bot has drained.
+// shutdownTimeout bounds the HTTP servers' stop, after the bot has drained.
 const shutdownTimeout = 2 * time.Second
 
-func shutdown(srv *http.Server) {
+func shutdown(srvs []*ops.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	srv.Shutdown(ctx)
+	for _, srv := range srvs {
+		srv.Shutdown(ctx)
+	}
 }
 
 // isTerminal reports whether r is an interactive terminal, not a pipe, a file or

@@ -98,6 +98,7 @@ func readHistogram(h prometheus.Histogram) Histogram {
 	}
 	return out
 }
+
 // webhookRefused counts refusals by the webhook's reasons: a wrong secret is a prober, a
 // size or JSON refusal a broken sender, draining a redeploy.
 var webhookRefused = prometheus.NewDesc("troupe_webhook_refused_total",

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"go/format"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/internal/repotest"
 )
 
@@ -31,7 +33,10 @@ func TestOperationsDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	families, err := b.Registry().Gather()
+	// The HTTP server's metrics sit beside the bot's on /metrics (cmd/bot registers them).
+	reg := b.Registry()
+	reg.MustRegister(ops.NewServer(http.NotFoundHandler(), ops.ServerConfig{}))
+	families, err := reg.Gather()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	b.Run(ctx) // stops the bot it built; it never reaches the address above

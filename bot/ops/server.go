@@ -215,13 +215,13 @@ type serverMetric struct {
 // The names lack the bot's troupe_ prefix: they describe the HTTP server, which cmd/bot
 // registers beside the bot's own metrics, once per listener (label "listener").
 var serverMetrics = []serverMetric{
-	{prometheus.NewDesc("http_server_connections_open", "HTTP connections open, over the cap included.", nil, nil), prometheus.GaugeValue, func(s ServerStats) int64 { return s.Open }},
-	{prometheus.NewDesc("http_server_connections_accepted_total", "HTTP connections accepted.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Accepted }},
-	{prometheus.NewDesc("http_server_connections_over_cap_total", "HTTP connections accepted past the cap, served health checks only, briefly.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.OverCap }},
-	{prometheus.NewDesc("http_server_connections_shed_total", "HTTP connections closed at once, past the cap and the overflow.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Shed }},
-	{prometheus.NewDesc("http_server_connections_unproductive_total", "HTTP connections closed before a request reached a handler: headers too large or too slow, malformed, or none.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Unproductive }},
-	{prometheus.NewDesc("http_server_requests_over_cap_total", "Requests other than health checks answered 503 on a connection over the cap.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.RefusedOverCap }},
-	{prometheus.NewDesc("http_server_errors_total", "net/http's own error lines: accept errors, panics in handlers.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Errors }},
+	{prometheus.NewDesc("troupe_http_connections_open", "HTTP connections open, over the cap included.", nil, nil), prometheus.GaugeValue, func(s ServerStats) int64 { return s.Open }},
+	{prometheus.NewDesc("troupe_http_connections_accepted_total", "HTTP connections accepted.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Accepted }},
+	{prometheus.NewDesc("troupe_http_connections_over_cap_total", "HTTP connections accepted past the cap, served health checks only, briefly.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.OverCap }},
+	{prometheus.NewDesc("troupe_http_connections_shed_total", "HTTP connections closed at once, past the cap and the overflow.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Shed }},
+	{prometheus.NewDesc("troupe_http_connections_unproductive_total", "HTTP connections closed before a request reached a handler: headers too large or too slow, malformed, or none.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Unproductive }},
+	{prometheus.NewDesc("troupe_http_requests_over_cap_total", "Requests other than health checks answered 503 on a connection over the cap.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.RefusedOverCap }},
+	{prometheus.NewDesc("troupe_http_errors_total", "net/http's own error lines: accept errors, panics in handlers.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Errors }},
 }
 
 // Describe implements prometheus.Collector.

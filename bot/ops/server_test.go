@@ -168,7 +168,7 @@ func TestServerSheds(t *testing.T) {
 			got[f.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
-	if got["http_server_connections_shed_total"] != 1 || got["http_server_connections_over_cap_total"] != 1 || got["http_server_connections_open"] != 2 {
+	if got["troupe_http_connections_shed_total"] != 1 || got["troupe_http_connections_over_cap_total"] != 1 || got["troupe_http_connections_open"] != 2 {
 		t.Errorf("metrics %v: want 1 shed, 1 over the cap, 2 open", got)
 	}
 }

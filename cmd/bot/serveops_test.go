@@ -64,7 +64,7 @@ func TestServeOpsPrivateMetrics(t *testing.T) {
 		t.Errorf("private /webhook = %d, want 404", code)
 	}
 	code, metrics := get(priv, "/metrics")
-	for _, want := range []string{`http_server_connections_accepted_total{listener="public"} `, `http_server_connections_open{listener="ops"} 1`, "troupe_uptime_seconds "} {
+	for _, want := range []string{`troupe_http_connections_accepted_total{listener="public"} `, `troupe_http_connections_open{listener="ops"} 1`, "troupe_uptime_seconds "} {
 		if code != 200 || !strings.Contains(metrics, want) {
 			t.Errorf("private /metrics (%d) lacks %q", code, want)
 		}
@@ -74,7 +74,7 @@ func TestServeOpsPrivateMetrics(t *testing.T) {
 	pub = listen()
 	srvs = serveOps(pub, b, "/webhook", log)
 	defer shutdown(srvs)
-	if code, metrics := get(pub, "/metrics"); code != 200 || !strings.Contains(metrics, `http_server_connections_open{listener="public"} 1`) {
+	if code, metrics := get(pub, "/metrics"); code != 200 || !strings.Contains(metrics, `troupe_http_connections_open{listener="public"} 1`) {
 		t.Errorf("public /metrics without a private port = %d:\n%s", code, metrics)
 	}
 }

@@ -156,6 +156,20 @@ type served struct {
 	webhook string // the URL it registered with setWebhook; "" when it polls
 	// What a POST to the webhook's path without the secret answered (0 when it polls).
 	unsignedPost int
+	// What GET /metrics answered on PORT, and on BOT_OPS_LISTEN's address (0 when unset).
+	publicMetrics, opsMetrics int
+}
+
+// getStatus is the status GET url answers, 0 when it cannot be reached.
+func getStatus(tb testing.TB, url string) int {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Errorf("GET %s: %v", url, err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // serve starts the built bot with env, as the platform would, against the Bot API emulator
@@ -173,6 +187,7 @@ func serve(tb testing.TB, env map[string]string) served {
 	}
 	defer emu.Close()
 	_, port, _ := net.SplitHostPort(repotest.FreeAddr(tb))
+	opsAddr := ""
 
 	// Starting takes a fraction of a second; a bot that has done neither by then never will
 	// (in webhook mode without a URL it waits for one registered by hand).
@@ -184,7 +199,8 @@ func serve(tb testing.TB, env map[string]string) served {
 		switch k {
 		case "PORT":
 		case "BOT_OPS_LISTEN": // the private address, on a free port of this machine too
-			cmd.Env = append(cmd.Env, k+"="+repotest.FreeAddr(tb))
+			opsAddr = repotest.FreeAddr(tb)
+			cmd.Env = append(cmd.Env, k+"="+opsAddr)
 		default:
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
@@ -229,6 +245,10 @@ func serve(tb testing.TB, env map[string]string) served {
 		if resp.StatusCode != http.StatusOK {
 			tb.Errorf("GET /healthz on PORT=%s answered %d, want 200", port, resp.StatusCode)
 		}
+	}
+	s.publicMetrics = getStatus(tb, addr+"/metrics")
+	if opsAddr != "" {
+		s.opsMetrics = getStatus(tb, "http://"+opsAddr+"/metrics")
 	}
 	if s.webhook != "" {
 		u, err := url.Parse(s.webhook)

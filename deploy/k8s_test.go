@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
@@ -37,7 +38,8 @@ type k8sDeployment struct {
 		} `json:"selector"`
 		Template struct {
 			Metadata struct {
-				Labels map[string]string `json:"labels"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
 			} `json:"metadata"`
 			Spec struct {
 				AutomountServiceAccountToken  *bool `json:"automountServiceAccountToken"`
@@ -229,6 +231,30 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if port := listenPort(t, env); port != strconv.Itoa(ports["http"]) {
 		t.Errorf("the bot listens on port %s, the container port named http is %d", port, ports["http"])
+	}
+
+	// Prometheus scrapes /metrics where the bot serves it: on the private BOT_OPS_LISTEN
+	// port when one is set (and then not on the public one), else on PORT.
+	ann := d.Spec.Template.Metadata.Annotations
+	if ops, ok := env["BOT_OPS_LISTEN"]; ok {
+		_, opsPort, err := net.SplitHostPort(ops)
+		if err != nil {
+			t.Fatalf("BOT_OPS_LISTEN %q: %v", ops, err)
+		}
+		if strconv.Itoa(ports["ops"]) != opsPort {
+			t.Errorf("BOT_OPS_LISTEN %s, the container port named ops is %d", ops, ports["ops"])
+		}
+		if ann["prometheus.io/port"] != opsPort {
+			t.Errorf("prometheus.io/port %q, want the ops port %s", ann["prometheus.io/port"], opsPort)
+		}
+		if got.opsMetrics != http.StatusOK || got.publicMetrics != http.StatusNotFound {
+			t.Errorf("/metrics answered %d on the ops address and %d on PORT; want 200 and 404", got.opsMetrics, got.publicMetrics)
+		}
+	} else if ann["prometheus.io/port"] != strconv.Itoa(ports["http"]) || got.publicMetrics != http.StatusOK {
+		t.Errorf("prometheus.io/port %q, /metrics on PORT answered %d; want the http port and 200", ann["prometheus.io/port"], got.publicMetrics)
+	}
+	if ann["prometheus.io/path"] != "/metrics" {
+		t.Errorf("prometheus.io/path %q, want /metrics", ann["prometheus.io/path"])
 	}
 
 	// Probes: paths the bot serves, on the port it listens on.

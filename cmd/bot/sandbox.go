@@ -69,7 +69,15 @@ func (s *sandbox) run(ctx context.Context) error {
 	if ln, err := net.Listen("tcp", s.cfg.listen); err != nil {
 		s.log.Warn("not serving /healthz, /readyz, /metrics", slog.String("addr", s.cfg.listen), slog.Any("err", err))
 	} else {
-		defer shutdown(serveOps(ln, b, s.cfg.webhookPath(), s.log))
+		var private []net.Listener
+		if s.cfg.opsListen != "" {
+			if pln, err := net.Listen("tcp", s.cfg.opsListen); err != nil {
+				s.log.Warn("not serving the ops address", slog.String("addr", s.cfg.opsListen), slog.Any("err", err))
+			} else {
+				private = append(private, pln)
+			}
+		}
+		defer shutdown(serveOps(ln, b, s.cfg.webhookPath(), s.log, private...))
 	}
 	botCtx, stopBot := context.WithCancel(ctx)
 	defer stopBot()

@@ -68,7 +68,7 @@ func (s *Sender) sweep() {
 		case <-s.closing:
 			return
 		}
-		now := time.Now()
+		now := s.cfg.Now()
 		for i := range s.shards {
 			sh := &s.shards[i]
 			sh.mu.Lock()

@@ -37,17 +37,17 @@ type chatQueue struct {
 }
 
 func (s *Sender) enqueue(job Job) error {
-	s.closeMu.RLock()
-	defer s.closeMu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
+	// Room is waited for holding no lock: Close must get closeMu while Sends wait here on a
+	// full queue behind a stalled API.
 	select {
 	case s.room <- struct{}{}:
 	case <-s.closing:
 		return ErrClosed
 	}
-	s.pending.Add(1)
+	if !s.admit() {
+		<-s.room
+		return ErrClosed
+	}
 	sh := s.shard(job.Chat)
 	sh.mu.Lock()
 	q := sh.chats[job.Chat]
@@ -62,9 +62,22 @@ func (s *Sender) enqueue(job Job) error {
 	}
 	sh.mu.Unlock()
 	if start {
+		// Never under a lock: with every worker busy this waits for one. It cannot meet a
+		// closed channel: the job is pending, and Close closes ready only once none is.
 		s.ready <- job.Chat
 	}
 	return nil
+}
+
+// admit counts a job as pending, unless the sender is closed.
+func (s *Sender) admit() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return false
+	}
+	s.pending.Add(1)
+	return true
 }
 
 // pop removes the chat's head job.

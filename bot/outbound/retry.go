@@ -1,8 +1,9 @@
 package outbound
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // Verdict is what to do about a failed request.
@@ -13,9 +14,14 @@ type Verdict struct {
 	After   time.Duration
 }
 
-// retry counts a failed try and decides whether the head job gets another; if so it sets
-// when.
-func (s *Sender) retry(q *chatQueue, chat int64, v Verdict) bool {
+// retryPolicy spaces the tries of a request failing with a 5xx or a network error: 100–200 ms
+// after the first failure, doubling, to 15–30 s; jittered so that chats failing together do
+// not retry together.
+var retryPolicy = backoff.Policy{Initial: 150 * time.Millisecond, Max: 22500 * time.Millisecond, Jitter: 1.0 / 3}
+
+// retry counts a failed try, answered at now, and decides whether the head job gets
+// another; if so it sets when. It runs under the chat's shard lock.
+func (s *Sender) retry(q *chatQueue, chat int64, v Verdict, now time.Time) bool {
 	s.retried.Add(1)
 	if v.TooMany {
 		s.tooMany.Add(1)
@@ -25,15 +31,9 @@ func (s *Sender) retry(q *chatQueue, chat int64, v Verdict) bool {
 		}
 		q.attempts = max(q.attempts, 1)
 		q.retryDelay = max(v.After, time.Second)
-		if s.throttled.add(chat, time.Now()) {
+		if s.throttled.add(chat, now) {
 			// Several chats throttled at once: Telegram is limiting the bot, not a chat.
-			until := time.Now().Add(q.retryDelay).UnixNano()
-			for {
-				cur := s.pausedUntil.Load()
-				if cur >= until || s.pausedUntil.CompareAndSwap(cur, until) {
-					break
-				}
-			}
+			s.pause(now.Add(q.retryDelay))
 		}
 		return true
 	}
@@ -41,14 +41,16 @@ func (s *Sender) retry(q *chatQueue, chat int64, v Verdict) bool {
 	if q.attempts >= s.cfg.MaxAttempts {
 		return false
 	}
-	q.retryDelay = max(v.After, backoff(q.attempts))
+	q.retryDelay = max(v.After, retryPolicy.Delay(q.attempts, s.cfg.Rand()))
 	return true
 }
 
-// backoff is the delay before try n+1 after n failures: 200 ms doubling to 30 s, with
-// jitter so chats failing together do not retry together.
-func backoff(n int) time.Duration {
-	d := 200 * time.Millisecond << min(n-1, 8)
-	d = min(d, 30*time.Second)
-	return d/2 + rand.N(d/2+1)
+// pause holds every chat back until the given time, unless it is held longer already.
+func (s *Sender) pause(until time.Time) {
+	for {
+		cur := s.pausedUntil.Load()
+		if cur >= until.UnixNano() || s.pausedUntil.CompareAndSwap(cur, until.UnixNano()) {
+			return
+		}
+	}
 }

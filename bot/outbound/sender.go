@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -29,6 +31,15 @@ type Config struct {
 	Classify func(error) Verdict
 	// Logger receives failed sends; nil means slog.Default().
 	Logger *slog.Logger
+	// Now and AfterFunc are the clock that rate limits, retry_after pauses and backoffs are
+	// kept on; nil means the time package's. Tests replace them to run those waits without
+	// waiting them out. AfterFunc must call f once, on a goroutine of its own, when d has
+	// passed by Now. (Forgetting idle chats' rate-limit state, a memory matter, runs on real
+	// time whatever the clock.)
+	Now       func() time.Time
+	AfterFunc func(d time.Duration, f func())
+	// Rand draws the backoff's jitter, uniform in [0, 1); nil means math/rand/v2's Float64.
+	Rand func() float64
 }
 
 // Errors of the sender itself.
@@ -53,7 +64,7 @@ type Sender struct {
 	pausedUntil atomic.Int64
 	throttled   throttleLog
 
-	closeMu sync.RWMutex
+	closeMu sync.RWMutex // orders pending.Add before Close's pending.Wait (see doc.go)
 	closed  bool
 	closing chan struct{}
 	pending sync.WaitGroup // jobs queued or in flight
@@ -81,6 +92,15 @@ func New(cfg Config) *Sender {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AfterFunc == nil {
+		cfg.AfterFunc = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sender{
@@ -131,7 +151,9 @@ func (s *Sender) Stats() Stats {
 
 // Close stops accepting jobs and waits, until ctx is done, for the queued ones to be sent.
 // Jobs still queued when ctx ends are abandoned: their requests are cancelled and they
-// finish with the cancellation error.
+// finish with the cancellation error, and Close returns an error counting them. Sends
+// blocked on a full queue return ErrClosed at once. Close returns by ctx's deadline as long
+// as the Calls in flight return when their context is cancelled, as HTTP requests do.
 func (s *Sender) Close(ctx context.Context) error {
 	s.closeMu.Lock()
 	if s.closed {
@@ -148,7 +170,7 @@ func (s *Sender) Close(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-ctx.Done():
-		err = fmt.Errorf("outbound: close with %d jobs unsent: %w", len(s.room), ctx.Err())
+		err = fmt.Errorf("outbound: close: %d jobs queued or in flight abandoned: %w", len(s.room), ctx.Err())
 		s.cancel()
 		s.wakeAll()
 		<-drained // cancelled calls return promptly

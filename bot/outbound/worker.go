@@ -3,7 +3,6 @@ package outbound
 import (
 	"fmt"
 	"log/slog"
-	"time"
 )
 
 func (s *Sender) work() {
@@ -18,7 +17,7 @@ func (s *Sender) drain(chat int64) {
 	for {
 		sh.mu.Lock()
 		q := sh.chats[chat]
-		now := time.Now()
+		now := s.cfg.Now()
 		if q.head == len(q.jobs) {
 			q.state = idle
 			q.jobs, q.head = q.jobs[:0], 0
@@ -49,7 +48,7 @@ func (s *Sender) drain(chat int64) {
 			q.state = sleeping
 			sh.mu.Unlock()
 			s.paced.Add(1)
-			time.AfterFunc(wait, func() { s.wake(chat) })
+			s.cfg.AfterFunc(wait, func() { s.wake(chat) })
 			return
 		}
 		sh.mu.Unlock()
@@ -60,12 +59,12 @@ func (s *Sender) drain(chat int64) {
 			v = s.cfg.Classify(err)
 		}
 
-		answered := time.Now()
+		answered := s.cfg.Now()
 		s.throttled.request(answered)
 		sh.mu.Lock()
 		q.lastUsed = answered
 		q.reserved = false
-		if err != nil && v.Retry && s.retry(q, chat, v) {
+		if err != nil && v.Retry && s.retry(q, chat, v, answered) {
 			sh.mu.Unlock()
 			continue // the head stays, to wait its turn again
 		}

@@ -2,6 +2,8 @@ package actors
 
 import (
 	"time"
+
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // RestartPolicy is how a shard supervises its user actors, in the manner of Erlang/OTP's
@@ -95,11 +97,5 @@ func (p RestartPolicy) decide(f *failures, now time.Time, rnd float64) (delay ti
 // backoff is the delay before the restart after the n-th repeated crash (n >= 1):
 // MinBackoff·2^(n-1), capped at MaxBackoff, then jittered.
 func (p RestartPolicy) backoff(n int, rnd float64) time.Duration {
-	d := p.MinBackoff
-	for i := 1; i < n && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxBackoff)
-	factor := 1 + p.Jitter*(2*rnd-1)
-	return time.Duration(float64(d) * factor)
+	return backoff.Policy{Initial: p.MinBackoff, Max: p.MaxBackoff, Jitter: p.Jitter}.Delay(n, rnd)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/bot/redact"
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // Config is what the shipped bot needs to run; cmd/bot fills it from flags and the
@@ -251,12 +252,10 @@ func (b *Bot) serveWebhook(ctx context.Context) error {
 			if errors.As(err, &te) && te.Code < 500 && te.Code != http.StatusTooManyRequests {
 				return fmt.Errorf("bot: setWebhook %s: %w", redactURL(b.cfg.WebhookURL), err)
 			}
-			delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
+			delay := startRetry.Delay(attempt, 0)
 			b.log.Warn("setWebhook failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.String("retry_in", delay.String()))
-			select {
-			case <-ctx.Done():
+			if backoff.Sleep(ctx, delay) != nil {
 				return nil
-			case <-time.After(delay):
 			}
 		}
 		b.log.Info("webhook registered", slog.String("url", redactURL(b.cfg.WebhookURL)))
@@ -275,6 +274,10 @@ func redactURL(raw string) string {
 	return u.Scheme + "://" + u.Host + "/…"
 }
 
+// startRetry spaces the tries of getMe and setWebhook while the Bot API cannot be reached at
+// start: 1 s, 2 s, 3 s … up to 30 s. No jitter: one process retries, not a crowd.
+var startRetry = backoff.Policy{Initial: time.Second, Max: 30 * time.Second, Linear: true}
+
 // getMe learns the bot's username, retrying while the Bot API is unreachable: a bot that
 // starts before its network must not exit at once. A refused token is final.
 func (b *Bot) getMe(ctx context.Context) (*gotgbot.User, error) {
@@ -287,14 +290,10 @@ func (b *Bot) getMe(ctx context.Context) (*gotgbot.User, error) {
 		if errors.As(err, &te) && te.Code == http.StatusUnauthorized {
 			return nil, fmt.Errorf("bot: getMe: %w", intake.ErrUnauthorized)
 		}
-		delay := min(time.Duration(attempt)*time.Second, 30*time.Second)
+		delay := startRetry.Delay(attempt, 0)
 		b.log.Warn("getMe failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.String("retry_in", delay.String()))
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("bot: getMe: %w", ctx.Err())
-		case <-t.C:
+		if err := backoff.Sleep(ctx, delay); err != nil {
+			return nil, fmt.Errorf("bot: getMe: %w", err)
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // Deliverer takes an update into the runtime; done is called once the update is finished.
@@ -104,9 +106,9 @@ func (p *Poller) Run(ctx context.Context) error {
 				return err
 			}
 			failures++
-			delay := backoff(failures)
+			delay := retryPolicy.Delay(failures, rand.Float64())
 			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
-			if !sleep(ctx, delay) {
+			if backoff.Sleep(ctx, delay) != nil {
 				break
 			}
 			continue
@@ -262,20 +264,6 @@ func (p *Poller) Stats() Stats {
 	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), InFlight: inflight, Offset: offset}
 }
 
-// backoff is capped exponential backoff with full jitter: 1s, 2s, 4s … up to 30s.
-func backoff(failures int) time.Duration {
-	d := time.Second << min(failures-1, 5)
-	d = min(d, 30*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
+// retryPolicy spaces the polls after getUpdates failed: 0.5–1 s at first, doubling, to
+// 15–30 s.
+var retryPolicy = backoff.Policy{Initial: 750 * time.Millisecond, Max: 22500 * time.Millisecond, Jitter: 1.0 / 3}

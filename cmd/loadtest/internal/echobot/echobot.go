@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // Config sets up a Bot. APIURL and Token are required.
@@ -84,6 +86,9 @@ func New(cfg Config) (*Bot, error) {
 	return b, nil
 }
 
+// pollRetry spaces the polls after getUpdates failed: 100 ms, 200 ms … up to 2 s.
+var pollRetry = backoff.Policy{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Linear: true}
+
 // queueLen is how many updates a worker may have waiting before the poller waits for it.
 const queueLen = 1024
 
@@ -124,7 +129,7 @@ func (b *Bot) Run(ctx context.Context) error {
 			}
 			failures++
 			b.log.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures))
-			if !pause(ctx, min(time.Duration(failures)*100*time.Millisecond, 2*time.Second)) {
+			if backoff.Sleep(ctx, pollRetry.Delay(failures, 0)) != nil {
 				break
 			}
 			continue
@@ -208,15 +213,4 @@ func (c *counters) next(chat int64) int64 {
 	defer sh.mu.Unlock()
 	sh.n[chat]++
 	return sh.n[chat]
-}
-
-func pause(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
-	"github.com/troupebot/troupe/bot/ops/ratelog"
+	"github.com/troupebot/troupe/internal/ratelog"
 )
 
 // SecretTokenHeader is the header in which Telegram sends setWebhook's secret_token.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/troupebot/troupe/bot/ops/ratelog"
+	"github.com/troupebot/troupe/internal/ratelog"
 )
 
 // The paths every connection is served, even one over the cap.

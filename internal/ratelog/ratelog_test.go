@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/troupebot/troupe/bot/ops/ratelog"
+	"github.com/troupebot/troupe/internal/ratelog"
 )
 
 func TestLoggerLimitsAndCounts(t *testing.T) {

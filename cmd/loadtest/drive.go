@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/backoff"
 )
 
 // driver sends the simulated users' updates, closed loop (each user waits for the answer
@@ -190,7 +191,7 @@ func (d *driver) open(ctx context.Context, fail func(error)) {
 					if ctx.Err() != nil || d.stopped() {
 						return
 					}
-					if ahead := time.Until(next); ahead > 0 && !sleep(ctx, ahead) {
+					if ahead := time.Until(next); ahead > 0 && backoff.Sleep(ctx, ahead) != nil {
 						return
 					}
 					next = next.Add(interval)
@@ -246,16 +247,5 @@ func (d *driver) drain(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

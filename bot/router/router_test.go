@@ -2,10 +2,12 @@ package router_test
 
 import (
 	"fmt"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -418,5 +420,38 @@ func TestRegistrationMistakes(t *testing.T) {
 			}()
 			tc.reg(&router.Router[string]{})
 		})
+	}
+}
+
+// TestConcurrentUse routes from many goroutines at once, as actors do; -race checks that
+// handling only reads the router.
+func TestConcurrentUse(t *testing.T) {
+	r := router.New[string]()
+	r.Use(router.Logging[string](slog.New(slog.DiscardHandler)))
+	r.Command("start", to("start"))
+	r.Callback("a", to("a"))
+	r.Text(regexp.MustCompile(`^hi`), to("hi"))
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			var got string
+			for range 100 {
+				a, _ := route(r, text("/start"))
+				b, _ := route(r, callback("ab"))
+				c, _ := route(r, text("hi there"))
+				got = a + b + c
+			}
+			done <- got
+		}()
+	}
+	for range 8 {
+		select {
+		case got := <-done:
+			if got != "startahi" {
+				t.Errorf("routed to %q, want startahi", got)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("routing goroutines did not finish")
+		}
 	}
 }

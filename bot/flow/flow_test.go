@@ -94,6 +94,8 @@ func app(m *flow.Manager[form]) bot.Logic[form] {
 			return m.Start(s, u, "signup")
 		case u.Message != nil:
 			return s, []bot.Action{bot.Reply("echo " + u.Message.Text)}
+		case u.EditedMessage != nil:
+			return s, []bot.Action{bot.Reply("app saw an edit")}
 		}
 		return s, nil
 	}))
@@ -124,16 +126,25 @@ func newUsers(tb testing.TB, logic bot.Logic[form]) *users {
 		now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), shown: map[int64][]map[string]string{}}
 }
 
-func (us *users) handle(user int64, g *gotgbot.Update) []bot.Action {
+// handle sends g from user in their private chat, or in group when it is not 0.
+func (us *users) handle(user, group int64, g *gotgbot.Update) []bot.Action {
 	us.tb.Helper()
 	us.update++
 	g.UpdateId = us.update
 	from := &gotgbot.User{Id: user, FirstName: "u" + strconv.FormatInt(user, 10)}
 	chat := &gotgbot.Chat{Id: user, Type: "private"}
+	if group != 0 {
+		chat = &gotgbot.Chat{Id: group, Type: "supergroup"}
+	}
 	u := &bot.Update{Update: g, Me: &gotgbot.User{Id: 99, IsBot: true, Username: "formbot"},
 		Key: user, Sender: from, Chat: chat, Now: us.now}
-	if g.Message != nil {
-		g.Message.From, g.Message.Chat, g.Message.MessageId = from, *chat, us.update
+	for _, m := range []*gotgbot.Message{g.Message, g.EditedMessage} {
+		if m != nil {
+			m.From, m.Chat, m.MessageId = from, *chat, us.update
+		}
+	}
+	if g.MyChatMember != nil {
+		g.MyChatMember.From, g.MyChatMember.Chat = *from, *chat
 	}
 	if g.CallbackQuery != nil {
 		g.CallbackQuery.From, g.CallbackQuery.Id = *from, "q"+strconv.FormatInt(us.update, 10)
@@ -164,12 +175,16 @@ func (us *users) handle(user int64, g *gotgbot.Update) []bot.Action {
 }
 
 func (us *users) say(user int64, text string) []bot.Action {
-	return us.handle(user, &gotgbot.Update{Message: &gotgbot.Message{Text: text}})
+	return us.handle(user, 0, &gotgbot.Update{Message: &gotgbot.Message{Text: text}})
 }
 
 // press presses the button label of a prompt owner was shown: back 0 is the latest
 // prompt with buttons, 1 the one before.
 func (us *users) press(user, owner int64, label string, back int) []bot.Action {
+	return us.pressIn(user, 0, owner, label, back)
+}
+
+func (us *users) pressIn(user, group, owner int64, label string, back int) []bot.Action {
 	us.tb.Helper()
 	shown := us.shown[owner]
 	if back >= len(shown) {
@@ -179,11 +194,11 @@ func (us *users) press(user, owner int64, label string, back int) []bot.Action {
 	if !ok {
 		us.tb.Fatalf("no button %q in user %d's prompt %d back", label, owner, back)
 	}
-	return us.pressData(user, data)
+	return us.pressData(user, group, data)
 }
 
-func (us *users) pressData(user int64, data string) []bot.Action {
-	return us.handle(user, &gotgbot.Update{CallbackQuery: &gotgbot.CallbackQuery{Data: data}})
+func (us *users) pressData(user, group int64, data string) []bot.Action {
+	return us.handle(user, group, &gotgbot.Update{CallbackQuery: &gotgbot.CallbackQuery{Data: data}})
 }
 
 // transcript writes actions the way the tests compare them: "reply What?", "answer ",
@@ -225,6 +240,8 @@ type turn struct {
 	back  int
 	of    int64
 	data  string // presses a button with this callback data instead (the app's own)
+	group int64  // says it in this group instead of the private chat
+	other string // sends an update of another kind: "edit" (say edited), "blocked"
 	want  []string
 	step  string // the sender's step afterwards, "" for none
 	same  bool   // the sender's state must be exactly what it was
@@ -322,6 +339,22 @@ func TestForm(t *testing.T) {
 			{user: 3, press: "No", of: 1, want: []string{"answer This button is not for you."}, same: true},
 			{press: "Yes", want: []string{"answer ", "edit Saved Ann, 30."}}, // still works for its owner
 		}), []string{"Ann, 30"}},
+		{"updates that are no answer leave the flow alone", []turn{
+			{say: "/signup", want: []string{"reply What is your name?"}, step: "name"},
+			{say: "Ann", other: "edit", want: []string{"reply app saw an edit"}, step: "name", same: true},
+			{other: "blocked", want: nil, step: "name", same: true},
+			{say: "Ann", want: []string{"reply How old are you?"}, step: "age"},
+		}, nil},
+		{"a flow started in a group answers there only", []turn{
+			{say: "/signup", group: -100, want: []string{"reply What is your name?"}, step: "name"},
+			{say: "Ann", want: []string{"reply echo Ann"}, step: "name", same: true}, // the private chat
+			{say: "/cancel", group: -200, want: []string{"reply echo /cancel"}, step: "name", same: true},
+			{say: "Ann", group: -100, want: []string{"reply How old are you?"}, step: "age"},
+			{user: 2, say: "30", group: -100, want: []string{"reply echo 30"}}, // another member's message
+			{say: "30", group: -100, want: []string{"reply Ann, 30: save? [Yes No]"}, step: "confirm"},
+			{user: 2, press: "Yes", of: 1, group: -100, want: []string{"answer This button is not for you."}, same: true},
+			{press: "Yes", group: -100, want: []string{"answer ", "edit Saved Ann, 30."}},
+		}, []string{"Ann, 30"}},
 		{"the application's own buttons, outside a flow and in one", script([]turn{
 			{data: "menu", want: []string{"answer app: menu"}, same: true},
 			{data: "fl:zz", want: []string{"answer app: fl:zz"}, same: true}, // not one of the flow's
@@ -338,14 +371,18 @@ func TestForm(t *testing.T) {
 				us.now = us.now.Add(tn.after)
 				var acts []bot.Action
 				switch {
+				case tn.other == "edit":
+					acts = us.handle(user, tn.group, &gotgbot.Update{EditedMessage: &gotgbot.Message{Text: tn.say}})
+				case tn.other == "blocked":
+					acts = us.handle(user, tn.group, &gotgbot.Update{MyChatMember: &gotgbot.ChatMemberUpdated{}})
 				case tn.data != "":
-					acts = us.pressData(user, tn.data)
+					acts = us.pressData(user, tn.group, tn.data)
 				case tn.press != "":
-					acts = us.press(user, cmp(tn.of, user), tn.press, tn.back)
+					acts = us.pressIn(user, tn.group, cmp(tn.of, user), tn.press, tn.back)
 				default:
-					acts = us.say(user, tn.say)
+					acts = us.handle(user, tn.group, &gotgbot.Update{Message: &gotgbot.Message{Text: tn.say}})
 				}
-				what := tn.say + tn.press + tn.data
+				what := tn.other + tn.say + tn.press + tn.data
 				if got := transcript(acts); !slices.Equal(got, tn.want) {
 					t.Fatalf("turn %d (user %d: %q): got %q, want %q", i, user, what, got, tn.want)
 				}

@@ -19,6 +19,11 @@ type Config struct {
 	// /cancel, also as /cancel@thisbot); IsCancel, when set, decides instead.
 	Cancel   string
 	IsCancel func(u *bot.Update) bool
+	// Answers decides which updates in the flow's chat a step gets; by default messages
+	// and callback queries. Every other update (an edited message, a reaction, the user
+	// blocking the bot) goes to the rest of the bot and leaves the flow as it was, so it
+	// neither counts as an answer nor triggers a re-ask.
+	Answers func(u *bot.Update) bool
 	// Prefix starts the callback data of every step's button, so that the Manager knows
 	// its own buttons from the application's; default "fl". Keep it short: each byte of it
 	// is one byte less for payloads.
@@ -140,7 +145,7 @@ func (m *Manager[S]) Start(s S, u *bot.Update, name string) (S, []bot.Action) {
 	if !ok {
 		panic(fmt.Sprintf("flow: Start(%q): %v", name, ErrNoFlow))
 	}
-	t := m.turn(u, State{Flow: f.Name, Version: f.Version}, "", false)
+	t := m.turn(u, State{Flow: f.Name, Chat: chatOf(u), Version: f.Version}, "", false)
 	acts := m.enter(s, t, u, &f.Steps[0])
 	if t.err != nil {
 		return m.fail(s, t.st, t.err)
@@ -154,7 +159,7 @@ func (m *Manager[S]) handle(s S, u *bot.Update, next bot.Logic[S]) (S, []bot.Act
 		return s, []bot.Action{bot.Answer(m.cfg.NotYours)}
 	}
 	var out []bot.Action
-	if st := m.get(s); st.Active() {
+	if st := m.get(s); st.Active() && (ours || m.answers(u, st)) {
 		f, step, st, err := m.resolve(st)
 		switch {
 		case err != nil:
@@ -276,6 +281,24 @@ func (m *Manager[S]) pressed(u *bot.Update) (owner int64, nonce uint32, payload 
 		return 0, 0, "", false
 	}
 	return m.codec.open(u.CallbackQuery.Data)
+}
+
+// answers reports whether u is for the step the user is at, st.
+func (m *Manager[S]) answers(u *bot.Update, st State) bool {
+	if st.Chat != 0 && chatOf(u) != st.Chat {
+		return false
+	}
+	if m.cfg.Answers != nil {
+		return m.cfg.Answers(u)
+	}
+	return u.Update != nil && (u.Message != nil || u.CallbackQuery != nil)
+}
+
+func chatOf(u *bot.Update) int64 {
+	if u.Chat == nil {
+		return 0
+	}
+	return u.Chat.Id
 }
 
 func (m *Manager[S]) isCancel(u *bot.Update) bool {

@@ -19,6 +19,9 @@ type State struct {
 	Flow string `json:"flow,omitempty"`
 	// Step is the name of the step the user is at.
 	Step string `json:"step,omitempty"`
+	// Chat is the chat the flow runs in (0 when it started from an update without one):
+	// what the user says in other chats is not an answer to it.
+	Chat int64 `json:"chat,omitempty"`
 	// Version is the flow's Version when the state was written; an older one is migrated.
 	Version int `json:"v,omitempty"`
 	// Data is what the steps remember (the answers so far). The steps own its keys. It is

@@ -22,13 +22,17 @@
 // # Composing with the rest of the bot
 //
 // [Manager.Wrap] turns the flows and the rest of the bot (a router, any bot.Logic[S])
-// into one Logic: while the user is in a flow every update goes to the flow's current
-// step; otherwise it goes to the rest. Start a flow from any handler, a router's command
+// into one Logic: while the user is in a flow, their messages and button presses in the
+// flow's chat go to the flow's current step; everything else (other chats, other kinds of
+// update, users in no flow) goes to the rest. Start a flow from any handler, a router's command
 // route for instance, with [Manager.Start], which returns the first step's prompt:
 //
 //	m, _ := flow.NewManager(getFlow, setFlow, flow.Config{}, signup)
 //	r.Command("signup", func(s S, u *bot.Update) (S, []bot.Action) { return m.Start(s, u, "signup") })
 //	logic := m.Wrap(r)
+//
+// A step moves within its flow with [Goto]; Start belongs in the rest of the bot (from a
+// step's Handle, the Manager overwrites the flow state Start set).
 //
 // Around every step the Manager keeps these promises:
 //

@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -422,7 +423,20 @@ func TestFormDataKeptPerStep(t *testing.T) {
 	if !st.Since.Equal(us.now) || st.Nonce == 0 {
 		t.Fatalf("state at confirm: since %v nonce %d, want %v and a nonce", st.Since, st.Nonce, us.now)
 	}
-	us.press(1, 1, "Yes", 0)
+
+	// A durable store keeps the state encoded; the user continues from what it decodes.
+	b, err := json.Marshal(us.states[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decoded form
+	if err := json.Unmarshal(b, &decoded); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	us.states[1] = decoded
+	if got := transcript(us.press(1, 1, "Yes", 0)); !slices.Equal(got, []string{"answer ", "edit Saved Ann, 30."}) {
+		t.Fatalf("Yes after decoding %s: got %q", b, got)
+	}
 	if st := us.states[1].Flow; !reflect.DeepEqual(st, flow.State{}) {
 		t.Fatalf("state after Done = %+v, want empty", st)
 	}

@@ -138,7 +138,7 @@ func (m *Manager[S]) Wrap(next bot.Logic[S]) bot.Logic[S] {
 
 // Start puts the user into the flow named name at its first step and returns the state
 // and the step's prompt; whatever flow the user was in is dropped. Call it from any
-// handler (a command, a button). The flows are fixed when the Manager is built, so an
+// handler of the rest of the bot (a command, a button), not from a step. The flows are fixed when the Manager is built, so an
 // unknown name is a programming error: Start panics.
 func (m *Manager[S]) Start(s S, u *bot.Update, name string) (S, []bot.Action) {
 	f, ok := m.flows[name]

@@ -18,7 +18,7 @@ type Flow[S any] struct {
 	// Steps are the flow's steps; Start enters the first.
 	Steps []Step[S]
 	// Migrate turns a state stored by an older version (from) into one of this Version.
-	// It receives a copy it may change. A state from a newer version, or one Migrate
+	// It receives a copy it may change (Data is never nil). A state from a newer version, or one Migrate
 	// refuses, or one left at a step that no longer exists, ends the flow with the
 	// Manager's Ended text: a change to a flow never wedges a user. Nil refuses every older
 	// state.

@@ -201,6 +201,9 @@ func (m *Manager[S]) resolve(st State) (*Flow[S], *Step[S], State, error) {
 		}
 		var err error
 		st.Data = maps.Clone(st.Data) // Migrate may write it; the original belongs to s
+		if st.Data == nil {
+			st.Data = map[string]string{}
+		}
 		if st, err = f.Migrate(from, st); err != nil {
 			return nil, nil, st, fmt.Errorf("flow %q: migrate from version %d: %w", f.Name, from, err)
 		}
@@ -268,7 +271,7 @@ func (m *Manager[S]) report(err error) {
 }
 
 func (m *Manager[S]) turn(u *bot.Update, st State, payload string, pressed bool) *Turn {
-	t := &Turn{st: st, owner: u.Key, codec: m.codec, press: payload, isPush: pressed}
+	t := &Turn{st: st, owner: u.Key, codec: m.codec, press: payload, pressed: pressed}
 	if u.Update != nil && u.Message != nil {
 		t.text = strings.TrimSpace(u.Message.Text)
 	}

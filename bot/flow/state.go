@@ -51,11 +51,11 @@ type Turn struct {
 	codec  codec
 	text   string
 	press  string
-	isPush bool
+	pressed bool
 	err    error
 }
 
-// Flow and Step name where the user is.
+// Flow is the name of the flow the user is in.
 func (t *Turn) Flow() string { return t.st.Flow }
 
 // Step is the name of the step the user is at.
@@ -99,7 +99,7 @@ func (t *Turn) Text() string { return t.text }
 
 // Pressed returns the payload of the step's button the user pressed, when the update is
 // such a press. A press of an older step's button never reaches a step.
-func (t *Turn) Pressed() (payload string, ok bool) { return t.press, t.isPush }
+func (t *Turn) Pressed() (payload string, ok bool) { return t.press, t.pressed }
 
 // Button returns an inline button that sends payload back to this showing of the step:
 // its callback data carries the user and the step's nonce beside payload. Build buttons

@@ -45,14 +45,14 @@ func (st State) Get(key string) string { return st.Data[key] }
 // flow's data through it and builds its buttons with it. It lives for one call of the
 // Manager and must not be kept.
 type Turn struct {
-	st     State
-	owned  bool // st.Data is this turn's own copy, safe to write
-	owner  int64
-	codec  codec
-	text   string
-	press  string
+	st      State
+	owned   bool // st.Data is this turn's own copy, safe to write
+	owner   int64
+	codec   codec
+	text    string
+	press   string
 	pressed bool
-	err    error
+	err     error
 }
 
 // Flow is the name of the flow the user is in.

@@ -7,9 +7,9 @@ import (
 	"hash/fnv"
 	"maps"
 	"strings"
-	"unicode"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/router"
 )
 
 // Config is how a Manager talks to users besides its flows' own steps. Every field may
@@ -312,24 +312,13 @@ func (m *Manager[S]) isCancel(u *bot.Update) bool {
 }
 
 // isCommand reports whether the update's message is the command /name, addressed to no
-// bot or to this one ("/cancel@thisbot" in a group; "/cancel@otherbot" is not ours).
+// bot or to this one, as the router reads commands ("/cancel@otherbot" is not ours).
 func isCommand(u *bot.Update, name string) bool {
 	if u.Update == nil || u.Message == nil {
 		return false
 	}
-	head := strings.TrimSpace(u.Message.Text)
-	if i := strings.IndexFunc(head, unicode.IsSpace); i >= 0 {
-		head = head[:i]
-	}
-	head, ok := strings.CutPrefix(head, "/")
-	if !ok {
-		return false
-	}
-	cmd, target, addressed := strings.Cut(head, "@")
-	if addressed && (u.Me == nil || !strings.EqualFold(target, u.Me.Username)) {
-		return false
-	}
-	return strings.EqualFold(cmd, name)
+	cmd, _, ok := router.CommandOf(u)
+	return ok && strings.EqualFold(cmd, name)
 }
 
 // answered adds an empty answer to a callback query the step did not answer, so the

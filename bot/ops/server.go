@@ -43,7 +43,8 @@ type ServerConfig struct {
 	// 100, the bot asks for 40).
 	MaxConns int
 	// MaxOverflow caps the connections open past MaxConns, which are served /healthz and
-	// /readyz only; past both, a connection is closed at once. Default 1024.
+	// /readyz only; past both, the oldest of them that sent no request yet is closed to
+	// make room. Default 1024.
 	MaxOverflow int
 	// OverflowTimeout is how long a connection past MaxConns may stay open; default 1s.
 	OverflowTimeout time.Duration
@@ -97,10 +98,13 @@ func (c *ServerConfig) setDefaults() {
 // lives at most OverflowTimeout, is served only /healthz and /readyz (anything else is 503,
 // which Telegram retries), and is closed after one answer. A probe needs a few
 // milliseconds, a slow client gets nothing, and the resources stay bounded: MaxConns
-// connections in full, MaxOverflow short-lived ones beside them, and past both a new
-// connection is closed at once. Evicting the oldest idle connections instead would keep
-// Telegram's POSTs flowing under attack too, but needs bookkeeping of every connection's
-// state for little gain: Telegram retries what it is refused.
+// connections in full and MaxOverflow short-lived ones beside them. When the overflow is
+// full too, the oldest overflow connection that has not sent a request is closed to make
+// room: refusing the newest instead would let a client that keeps the overflow full starve
+// the health checks, while a probe, which sends its request at once, is never the oldest.
+// Evicting idle connections within the cap as well would keep Telegram's POSTs flowing
+// under attack, but needs bookkeeping of every connection's state for little gain:
+// Telegram retries what it is refused.
 type Server struct {
 	srv *http.Server
 	cfg ServerConfig
@@ -183,7 +187,8 @@ type ServerStats struct {
 	// OverCap counts connections accepted past MaxConns: served /healthz and /readyz
 	// only, for at most OverflowTimeout.
 	OverCap int64
-	// Shed counts connections closed at once, past MaxConns and MaxOverflow.
+	// Shed counts connections closed past MaxConns and MaxOverflow: the oldest overflow
+	// connection without a request, to make room, or the new one when none is.
 	Shed int64
 	// Unproductive counts connections closed before a request reached a handler:
 	// headers too large (431), too slow, or malformed, or no request at all.
@@ -212,13 +217,13 @@ type serverMetric struct {
 	value func(ServerStats) int64
 }
 
-// The names lack the bot's troupe_ prefix: they describe the HTTP server, which cmd/bot
-// registers beside the bot's own metrics, once per listener (label "listener").
+// The HTTP server's metrics, which cmd/bot registers beside the bot's own, once per listener
+// (label "listener").
 var serverMetrics = []serverMetric{
 	{prometheus.NewDesc("troupe_http_connections_open", "HTTP connections open, over the cap included.", nil, nil), prometheus.GaugeValue, func(s ServerStats) int64 { return s.Open }},
 	{prometheus.NewDesc("troupe_http_connections_accepted_total", "HTTP connections accepted.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Accepted }},
 	{prometheus.NewDesc("troupe_http_connections_over_cap_total", "HTTP connections accepted past the cap, served health checks only, briefly.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.OverCap }},
-	{prometheus.NewDesc("troupe_http_connections_shed_total", "HTTP connections closed at once, past the cap and the overflow.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Shed }},
+	{prometheus.NewDesc("troupe_http_connections_shed_total", "HTTP connections closed past the cap and the overflow, the oldest without a request first.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Shed }},
 	{prometheus.NewDesc("troupe_http_connections_unproductive_total", "HTTP connections closed before a request reached a handler: headers too large or too slow, malformed, or none.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Unproductive }},
 	{prometheus.NewDesc("troupe_http_requests_over_cap_total", "Requests other than health checks answered 503 on a connection over the cap.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.RefusedOverCap }},
 	{prometheus.NewDesc("troupe_http_errors_total", "net/http's own error lines: accept errors, panics in handlers.", nil, nil), prometheus.CounterValue, func(s ServerStats) int64 { return s.Errors }},
@@ -253,6 +258,37 @@ func (w errorWriter) Write(p []byte) (int, error) {
 type listener struct {
 	net.Listener
 	s *Server
+	// overflowed holds the connections over the cap, oldest first: all get the same
+	// lifetime, so they close in this order too. Only Accept's goroutine touches it.
+	overflowed []*conn
+}
+
+// evictOldest closes the oldest open overflow connection that has not sent a request, and
+// drops the closed ones ahead of it. It reports whether it closed one.
+func (l *listener) evictOldest() bool {
+	for len(l.overflowed) > 0 {
+		c := l.overflowed[0]
+		l.overflowed[0] = nil
+		l.overflowed = l.overflowed[1:]
+		if c.closed.Load() || c.productive.Load() {
+			continue // gone, or a request is being answered: it closes after that
+		}
+		c.Close()
+		return true
+	}
+	return false
+}
+
+// forgetClosed drops the closed connections at the head of overflowed, so that it holds
+// about as many as are open.
+func (l *listener) forgetClosed() {
+	for len(l.overflowed) > 0 && l.overflowed[0].closed.Load() {
+		l.overflowed[0] = nil
+		l.overflowed = l.overflowed[1:]
+	}
+	if len(l.overflowed) == 0 {
+		l.overflowed = l.overflowed[:0:0] // let the spent backing array go
+	}
 }
 
 func (l *listener) Accept() (net.Conn, error) {
@@ -264,27 +300,31 @@ func (l *listener) Accept() (net.Conn, error) {
 		}
 		s.accepted.Add(1)
 		// Only this goroutine adds to the counts, so a check then an add cannot overshoot.
-		switch {
-		case s.full.Load() < int64(s.cfg.MaxConns):
+		if s.full.Load() < int64(s.cfg.MaxConns) {
 			s.full.Add(1)
 			return &conn{Conn: nc, open: &s.full}, nil
-		case s.overflow.Load() < int64(s.cfg.MaxOverflow):
-			s.overflow.Add(1)
-			s.overCap.Add(1)
-			c := &conn{Conn: nc, open: &s.overflow, overflow: true, end: time.Now().Add(s.cfg.OverflowTimeout)}
-			if err := c.Conn.SetDeadline(c.end); err != nil {
-				c.Close()
+		}
+		l.forgetClosed()
+		if s.overflow.Load() >= int64(s.cfg.MaxOverflow) {
+			s.shed.Add(1)
+			s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing the oldest without a request",
+				slog.Int("cap", s.cfg.MaxConns), slog.Int("overflow", s.cfg.MaxOverflow), slog.String("remote", nc.RemoteAddr().String()))
+			if !l.evictOldest() {
+				nc.Close() // every overflow connection is being answered: this one waits its turn
 				continue
 			}
-			s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
-				slog.Int("cap", s.cfg.MaxConns), slog.String("remote", nc.RemoteAddr().String()))
-			return c, nil
-		default:
-			s.shed.Add(1)
-			s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap and the overflow: closing at once",
-				slog.Int("cap", s.cfg.MaxConns), slog.Int("overflow", s.cfg.MaxOverflow), slog.String("remote", nc.RemoteAddr().String()))
-			nc.Close()
 		}
+		s.overflow.Add(1)
+		s.overCap.Add(1)
+		c := &conn{Conn: nc, open: &s.overflow, overflow: true, end: time.Now().Add(s.cfg.OverflowTimeout)}
+		if err := c.Conn.SetDeadline(c.end); err != nil {
+			c.Close()
+			continue
+		}
+		l.overflowed = append(l.overflowed, c)
+		s.capLog.Log(context.Background(), slog.LevelWarn, "HTTP connections over the cap: serving health checks only",
+			slog.Int("cap", s.cfg.MaxConns), slog.String("remote", nc.RemoteAddr().String()))
+		return c, nil
 	}
 }
 

@@ -148,13 +148,21 @@ func TestServerHealthWhenFull(t *testing.T) {
 	}
 }
 
-// TestServerSheds closes connections past the cap and the overflow at once, and counts
-// them in the metrics.
+// TestServerSheds makes room past the cap and the overflow by closing the oldest overflow
+// connection that sent no request, and counts it in the metrics.
 func TestServerSheds(t *testing.T) {
 	srv, addr := startServer(t, ops.ServerConfig{MaxConns: 1, MaxOverflow: 1, OverflowTimeout: time.Minute, ReadHeaderTimeout: time.Minute})
 	dial(t, addr)
-	dial(t, addr)
-	waitClosed(t, dial(t, addr), 10*time.Second)
+	oldest := dial(t, addr)
+	newest := dial(t, addr)
+	waitClosed(t, oldest, 10*time.Second)
+	// The newest took its place and is served health checks.
+	if _, err := io.WriteString(newest, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if code := status(t, waitClosed(t, newest, 10*time.Second)); code != http.StatusOK {
+		t.Errorf("/healthz on the newest connection = %d, want 200", code)
+	}
 
 	reg := prometheus.NewRegistry()
 	prometheus.WrapRegistererWith(prometheus.Labels{"listener": "public"}, reg).MustRegister(srv)
@@ -168,8 +176,31 @@ func TestServerSheds(t *testing.T) {
 			got[f.GetName()] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
-	if got["troupe_http_connections_shed_total"] != 1 || got["troupe_http_connections_over_cap_total"] != 1 || got["troupe_http_connections_open"] != 2 {
-		t.Errorf("metrics %v: want 1 shed, 1 over the cap, 2 open", got)
+	if got["troupe_http_connections_shed_total"] != 1 || got["troupe_http_connections_over_cap_total"] != 2 || got["troupe_http_connections_open"] != 1 {
+		t.Errorf("metrics %v: want 1 shed, 2 over the cap, 1 open", got)
+	}
+}
+
+// TestServerHealthPastTheOverflow: a client holding far more connections than the cap and
+// the overflow together, none sending a request, still cannot starve /healthz: each new
+// connection takes the place of the oldest silent one.
+func TestServerHealthPastTheOverflow(t *testing.T) {
+	const maxConns, maxOverflow, held = 2, 4, 40
+	srv, addr := startServer(t, ops.ServerConfig{
+		MaxConns: maxConns, MaxOverflow: maxOverflow,
+		// Long enough that only eviction can be what frees a place.
+		OverflowTimeout: time.Minute, ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute,
+	})
+	for range held {
+		dial(t, addr)
+	}
+	for range 3 {
+		if code := get(t, addr, "/healthz"); code != http.StatusOK {
+			t.Errorf("/healthz with %d silent connections held = %d, want 200", held, code)
+		}
+	}
+	if st := srv.Stats(); st.Shed < held-maxConns-maxOverflow {
+		t.Errorf("stats %+v: want at least %d shed", st, held-maxConns-maxOverflow)
 	}
 }
 

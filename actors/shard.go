@@ -299,7 +299,7 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 		}
 	}()
 	s.rt.counters.crashes.Add(1)
-	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash.Reason, pause), d.finish)
+	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), d.finish)
 }
 
 func (s *shard[S, A]) pushFront(ch *child) {

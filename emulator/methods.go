@@ -187,7 +187,7 @@ func (s *Server) answerCallbackQuery(p params) (any, error) {
 	if utf16Len(text) > maxAnswer {
 		return nil, badRequest("MESSAGE_TOO_LONG")
 	}
-	if !s.chats.answerQuery(id) {
+	if !s.chats.answerQuery(id, callbackQuery) {
 		s.refusedAnswers.Add(1)
 		return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
 	}

@@ -44,11 +44,17 @@ func Sample(name string) (gotgbot.Update, error) {
 	return u, fmt.Errorf("emulator: no update type %q", name)
 }
 
-// concrete gives the interfaces in gotgbot's types a value: those that a sample needs to
-// decode again, or to name a user.
+// concrete gives each interface in gotgbot's types a value, so that a sample decodes again
+// (gotgbot refuses a null where it expects one of an interface's types).
 var concrete = map[reflect.Type]any{
 	reflect.TypeFor[gotgbot.MaybeInaccessibleMessage](): gotgbot.Message{MessageId: 1, Chat: gotgbot.Chat{Id: 1, Type: "private"}},
 	reflect.TypeFor[gotgbot.ChatBoostSource]():          gotgbot.ChatBoostSourcePremium{User: gotgbot.User{Id: 1, FirstName: "x"}},
+	reflect.TypeFor[gotgbot.ChatMember]():               gotgbot.ChatMemberMember{User: gotgbot.User{Id: 1, FirstName: "x"}},
+	reflect.TypeFor[gotgbot.MessageOrigin]():            gotgbot.MessageOriginUser{Date: 1, SenderUser: gotgbot.User{Id: 1, FirstName: "x"}},
+	reflect.TypeFor[gotgbot.BackgroundType]():           gotgbot.BackgroundTypeChatTheme{ThemeName: "x"},
+	reflect.TypeFor[gotgbot.ReactionType]():             gotgbot.ReactionTypeEmoji{Emoji: "👍"},
+	reflect.TypeFor[gotgbot.PaidMedia]():                gotgbot.PaidMediaPreview{},
+	reflect.TypeFor[gotgbot.RichBlock]():                gotgbot.RichBlockDivider{},
 }
 
 func fill(t reflect.Type, depth int, next *int64) reflect.Value {

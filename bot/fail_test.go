@@ -38,8 +38,8 @@ func (polite) Throttled(*bot.Update) []bot.Action { return []bot.Action{bot.Repl
 func TestApologyAndThrottleDefaults(t *testing.T) {
 	errs := make(chan error, 1)
 	for _, tc := range []struct {
-		name             string
-		logic            bot.Logic[int]
+		name              string
+		logic             bot.Logic[int]
 		apology, slowDown string
 	}{
 		{"defaults", bot.LogicFunc[int](crashy), bot.ApologyText, bot.ThrottledText},

@@ -53,9 +53,10 @@ func handle(opt Options, n int64, u *bot.Update) (int64, []bot.Action) {
 	return n, []bot.Action{bot.Reply("#" + strconv.FormatInt(n, 10) + " " + cut(text, maxEcho))}
 }
 
+// chart draws the count from none to n: a line, the cheapest chart to draw.
 func chart(n int64) bot.Action {
-	s := render.Series{Values: []float64{float64(n)}, Labels: []string{"messages"}}
-	opt := render.Options{Kind: render.Bar, Title: "Messages I counted", YLabel: "messages"}
+	s := render.Series{Values: []float64{0, float64(n)}}
+	opt := render.Options{Kind: render.Line, Title: "Messages I counted", YLabel: "messages"}
 	return bot.ChartOf(s, opt, "I counted "+strconv.FormatInt(n, 10)+" of your messages.")
 }
 

@@ -168,25 +168,19 @@ func (b *Bot) call(p place, a Action) (outbound.Call, error) {
 		return func(ctx context.Context) error {
 			return b.sendText(p, b.Status(), Action{})(ctx)
 		}, nil
-	case EditText:
+	case EditText, DeleteMessage:
 		id := a.EditID
 		if id == 0 {
 			id = p.message
 		}
 		if id == 0 {
-			return nil, fmt.Errorf("edit message in chat %d: the update has no message to edit", p.chat)
+			return nil, fmt.Errorf("change a message in chat %d: the update has no message (set EditID)", p.chat)
+		}
+		if a.Kind == DeleteMessage {
+			return b.callMethod("deleteMessage", deleteMessage{ChatID: p.chat, MessageID: id}), nil
 		}
 		body := editMessageText{ChatID: p.chat, MessageID: id, Text: a.Text, ParseMode: a.ParseMode, ReplyMarkup: inlineKeyboard(a.Buttons), Business: p.business}
 		return b.callMethod("editMessageText", body), nil
-	case DeleteMessage:
-		id := a.EditID
-		if id == 0 {
-			id = p.message
-		}
-		if id == 0 {
-			return nil, fmt.Errorf("delete message in chat %d: the update has no message to delete", p.chat)
-		}
-		return b.callMethod("deleteMessage", deleteMessage{ChatID: p.chat, MessageID: id}), nil
 	case AnswerCallback, AnswerPreCheckout, AnswerShipping, AnswerInline:
 		return b.answer(p, a)
 	case SendPhoto, SendDocument:

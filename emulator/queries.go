@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"encoding/json"
-	"net/http"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 )
@@ -116,15 +115,9 @@ func (s *Server) sendDocument(p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, ok := p.files["document"]
-	if !ok {
-		if ref, _ := p.str("document"); ref != "" {
-			return nil, badRequest("wrong file identifier/HTTP URL specified")
-		}
-		return nil, badRequest("there is no document in the request")
-	}
-	if len(doc) > maxDocument {
-		return nil, &apiError{code: http.StatusRequestEntityTooLarge, description: "Request Entity Too Large"}
+	doc, err := upload(p, "document", maxDocument)
+	if err != nil {
+		return nil, err
 	}
 	caption, _ := p.str("caption")
 	if utf16Len(caption) > maxCaption {

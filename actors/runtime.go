@@ -34,7 +34,8 @@ type Logic[S, A any] interface {
 
 // Performer carries out the actions of one update, after its state was committed. It calls
 // done exactly once, when every action is finished (for replies: accepted by the Bot API,
-// or failed for good). Perform must not block for long: it runs on the user's actor.
+// or failed for good). Perform must not block for long: it runs on the user's actor, or,
+// with no actions, for an update not handled (its user paused or flooding), on the shard.
 type Performer[A any] interface {
 	Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func())
 }

@@ -62,6 +62,16 @@ func TestApologyAndThrottleDefaults(t *testing.T) {
 			if strings.Contains(strings.Join(got, ""), "secret") {
 				t.Errorf("a reply names the crash: %q", got)
 			}
+			// A press in the flood is not handled, but still answered: its client spins
+			// until it is.
+			p, err := emu.PressButton(user, user, 1, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitConfirmed(t, emu, p.UpdateID)
+			if last := emu.Sent()[len(emu.Sent())-1]; last.Method != "answerCallbackQuery" || last.CallbackQueryID != p.CallbackQueryID {
+				t.Errorf("a press in the flood: the edge last sent %+v, want its answer", last)
+			}
 		})
 	}
 	var crash *bot.Crash

@@ -14,6 +14,12 @@ type Passivated struct {
 	Key int64
 }
 
+// Restarted is published when a user actor that crashed starts again (after its backoff);
+// it reloads its committed state from the store.
+type Restarted struct {
+	Key int64
+}
+
 // CoolDown is published when a user's crashes passed the restart policy's limit and their
 // updates are paused until Until.
 type CoolDown struct {

@@ -21,10 +21,11 @@ import (
 type Logic[S, A any] interface {
 	// Handle returns the state to commit after u and the actions that answer it.
 	Handle(s S, u *gotgbot.Update) (next S, actions []A)
-	// Apology returns the actions that answer u when handling it failed with reason. When
-	// pause > 0 the failure was one too many: the user's updates are not handled for pause
-	// (the apology is the only time they are told).
-	Apology(u *gotgbot.Update, reason any, pause time.Duration) []A
+	// Apology returns the actions that answer u when handling it failed: crash says why
+	// (Crash.Panic tells a panic in Handle from an error of the store). When pause > 0 the
+	// failure was one too many: the user's updates are not handled for pause (the apology
+	// is the only time they are told).
+	Apology(u *gotgbot.Update, crash *Crash, pause time.Duration) []A
 	// Throttled returns the actions that answer the first update a flooding user sent
 	// over the rate Config.Flood allows; that update and the next ones over it are not
 	// handled.
@@ -33,7 +34,8 @@ type Logic[S, A any] interface {
 
 // Performer carries out the actions of one update, after its state was committed. It calls
 // done exactly once, when every action is finished (for replies: accepted by the Bot API,
-// or failed for good). Perform must not block for long: it runs on the user's actor.
+// or failed for good). Perform must not block for long: it runs on the user's actor, or,
+// with no actions, for an update not handled (its user paused or flooding), on the shard.
 type Performer[A any] interface {
 	Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func())
 }
@@ -223,13 +225,13 @@ func (rt *Runtime[S, A]) crashed(c *Crash) {
 }
 
 // System returns the protoactor system the runtime runs on, e.g. to subscribe to its
-// EventStream (the runtime publishes an *actor.SupervisorEvent for every restart, and a
-// *CoolDown and a *Passivated event).
+// EventStream (the runtime publishes an *actor.SupervisorEvent for every crash, a
+// *Restarted when the crashed actor starts again, and a *CoolDown and a *Passivated event).
 func (rt *Runtime[S, A]) System() *actor.ActorSystem { return rt.system }
 
 // Deliver hands u to the actor of its key. It never blocks on the actor; done is called once
 // u's actions are finished, or once its apology is, if handling u failed. Updates with no
-// key (neither user nor chat) are finished at once.
+// key (nil, or of a type newer than KeyOf knows) are finished at once.
 func (rt *Runtime[S, A]) Deliver(u *gotgbot.Update, done func()) error {
 	if rt.closed.Load() {
 		return ErrClosed
@@ -288,43 +290,101 @@ func (rt *Runtime[S, A]) Close(ctx context.Context) error {
 	return nil
 }
 
-// KeyOf returns the routing key of u: the id of the user who sent it or, when it has no
-// user (a channel post, a message sent on behalf of a chat), the id of its chat. ok is false
-// for updates that have neither, such as poll state changes.
+// KeyOf returns the routing key of u: the id of the user who caused it (see Origin) or, when
+// it has no user (a channel post, a message sent on behalf of a chat, a reaction count), the
+// id of its chat. A poll's new state has neither: it is the bot's own poll, and goes to key
+// 0, the bot-wide actor. ok is false only for nil and for update types Origin does not know.
 func KeyOf(u *gotgbot.Update) (key int64, ok bool) {
 	if u == nil {
 		return 0, false
 	}
+	user, chat := Origin(u)
 	switch {
-	case u.Message != nil:
-		return messageKey(u.Message)
-	case u.EditedMessage != nil:
-		return messageKey(u.EditedMessage)
-	case u.CallbackQuery != nil:
-		return u.CallbackQuery.From.Id, true
-	case u.ChannelPost != nil:
-		return messageKey(u.ChannelPost)
-	case u.EditedChannelPost != nil:
-		return messageKey(u.EditedChannelPost)
-	case u.InlineQuery != nil:
-		return u.InlineQuery.From.Id, true
-	case u.ChosenInlineResult != nil:
-		return u.ChosenInlineResult.From.Id, true
-	case u.MyChatMember != nil:
-		return u.MyChatMember.From.Id, true
-	case u.ChatMember != nil:
-		return u.ChatMember.From.Id, true
-	case u.ChatJoinRequest != nil:
-		return u.ChatJoinRequest.From.Id, true
+	case user != nil:
+		return user.Id, true
+	case chat != nil:
+		return chat.Id, true
+	case u.Poll != nil:
+		return 0, true
 	}
 	return 0, false
 }
 
-func messageKey(m *gotgbot.Message) (int64, bool) {
-	if m.From != nil {
-		return m.From.Id, true
+// Origin returns the user who caused u and the chat it happened in, each nil when u has
+// none: an inline query has no chat, a channel post no user, a poll's new state neither. It
+// knows every update type of gotgbot's Update (a test checks that by reflection). A
+// message's user is its sender (From); a callback query's chat is that of the message its
+// button was on; a pre-checkout, shipping or inline query, a paid-media purchase, a
+// business connection or a subscription happens in no chat (answers go to the user's
+// private chat, whose id is the user's).
+func Origin(u *gotgbot.Update) (user *gotgbot.User, chat *gotgbot.Chat) {
+	switch {
+	case u.Message != nil:
+		return u.Message.From, &u.Message.Chat
+	case u.EditedMessage != nil:
+		return u.EditedMessage.From, &u.EditedMessage.Chat
+	case u.CallbackQuery != nil:
+		q := u.CallbackQuery
+		if q.Message != nil {
+			c := q.Message.GetChat()
+			return &q.From, &c
+		}
+		return &q.From, nil
+	case u.ChannelPost != nil:
+		return u.ChannelPost.From, &u.ChannelPost.Chat
+	case u.EditedChannelPost != nil:
+		return u.EditedChannelPost.From, &u.EditedChannelPost.Chat
+	case u.BusinessConnection != nil:
+		return &u.BusinessConnection.User, nil
+	case u.BusinessMessage != nil:
+		return u.BusinessMessage.From, &u.BusinessMessage.Chat
+	case u.EditedBusinessMessage != nil:
+		return u.EditedBusinessMessage.From, &u.EditedBusinessMessage.Chat
+	case u.DeletedBusinessMessages != nil:
+		return nil, &u.DeletedBusinessMessages.Chat
+	case u.GuestMessage != nil:
+		return u.GuestMessage.From, &u.GuestMessage.Chat
+	case u.MessageReaction != nil:
+		return u.MessageReaction.User, &u.MessageReaction.Chat
+	case u.MessageReactionCount != nil:
+		return nil, &u.MessageReactionCount.Chat
+	case u.InlineQuery != nil:
+		return &u.InlineQuery.From, nil
+	case u.ChosenInlineResult != nil:
+		return &u.ChosenInlineResult.From, nil
+	case u.ShippingQuery != nil:
+		return &u.ShippingQuery.From, nil
+	case u.PreCheckoutQuery != nil:
+		return &u.PreCheckoutQuery.From, nil
+	case u.PurchasedPaidMedia != nil:
+		return &u.PurchasedPaidMedia.From, nil
+	case u.PollAnswer != nil:
+		// An anonymous vote names the chat it was cast for instead of a user.
+		return u.PollAnswer.User, u.PollAnswer.VoterChat
+	case u.MyChatMember != nil:
+		return &u.MyChatMember.From, &u.MyChatMember.Chat
+	case u.ChatMember != nil:
+		return &u.ChatMember.From, &u.ChatMember.Chat
+	case u.ChatJoinRequest != nil:
+		return &u.ChatJoinRequest.From, &u.ChatJoinRequest.Chat
+	case u.ChatBoost != nil:
+		return boostUser(u.ChatBoost.Boost.Source), &u.ChatBoost.Chat
+	case u.RemovedChatBoost != nil:
+		return boostUser(u.RemovedChatBoost.Source), &u.RemovedChatBoost.Chat
+	case u.ManagedBot != nil:
+		return &u.ManagedBot.User, nil
+	case u.Subscription != nil:
+		return &u.Subscription.User, nil
 	}
-	return m.Chat.Id, true
+	return nil, nil // a Poll, or a type newer than this function
+}
+
+// boostUser is the user behind a boost, nil for a giveaway without one.
+func boostUser(src gotgbot.ChatBoostSource) *gotgbot.User {
+	if src == nil {
+		return nil
+	}
+	return src.MergeChatBoostSource().User
 }
 
 // delivery is one update on its way to, and through, the actor of its key.
@@ -351,6 +411,9 @@ type Crash struct {
 	UpdateID int64
 	Reason   any // the panic value, or the error that stopped the update
 	Stack    []byte
+	// Panic is set when Logic panicked (Reason is what it panicked with), and clear when
+	// the store failed to load or commit the state (Reason is that error).
+	Panic bool
 }
 
 func (c *Crash) Error() string {

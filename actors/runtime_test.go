@@ -36,7 +36,7 @@ func (counter) Handle(s count, u *gotgbot.Update) (count, []reply) {
 	return s, []reply{{update: u.UpdateId, n: s.n}}
 }
 
-func (counter) Apology(u *gotgbot.Update, _ any, pause time.Duration) []reply {
+func (counter) Apology(u *gotgbot.Update, _ *actors.Crash, pause time.Duration) []reply {
 	return []reply{{update: u.UpdateId, paused: pause > 0}}
 }
 
@@ -231,7 +231,13 @@ func TestKeyOf(t *testing.T) {
 		{"channel post", &gotgbot.Update{ChannelPost: &gotgbot.Message{Chat: gotgbot.Chat{Id: -100}}}, -100, true},
 		{"edited message", &gotgbot.Update{EditedMessage: &gotgbot.Message{From: user}}, 7, true},
 		{"callback query", &gotgbot.Update{CallbackQuery: &gotgbot.CallbackQuery{From: *user}}, 7, true},
-		{"poll", &gotgbot.Update{Poll: &gotgbot.Poll{}}, 0, false},
+		{"poll: the bot-wide key", &gotgbot.Update{Poll: &gotgbot.Poll{}}, 0, true},
+		{"inline query", &gotgbot.Update{InlineQuery: &gotgbot.InlineQuery{From: *user}}, 7, true},
+		{"pre-checkout query", &gotgbot.Update{PreCheckoutQuery: &gotgbot.PreCheckoutQuery{From: *user}}, 7, true},
+		{"reaction count", &gotgbot.Update{MessageReactionCount: &gotgbot.MessageReactionCountUpdated{Chat: gotgbot.Chat{Id: -100}}}, -100, true},
+		{"anonymous vote", &gotgbot.Update{PollAnswer: &gotgbot.PollAnswer{VoterChat: &gotgbot.Chat{Id: -100}}}, -100, true},
+		{"giveaway boost without a user", &gotgbot.Update{ChatBoost: &gotgbot.ChatBoostUpdated{Chat: gotgbot.Chat{Id: -100}}}, -100, true},
+		{"no type set", &gotgbot.Update{UpdateId: 1}, 0, false},
 		{"nil", nil, 0, false},
 	}
 	for _, tt := range tests {

@@ -107,7 +107,7 @@ func (s *shard[S, A]) route(c actor.Context, d *delivery) {
 		if now.Before(until) {
 			// Paused after a crash loop; the user was told when the pause began.
 			s.rt.counters.paused.Add(1)
-			d.finish()
+			s.unanswered(d)
 			return
 		}
 		s.endCoolDown(d.key)
@@ -126,7 +126,7 @@ func (s *shard[S, A]) route(c actor.Context, d *delivery) {
 	if !s.admit(ch, now) {
 		s.rt.counters.throttled.Add(1)
 		if ch.told {
-			d.finish() // told once already; the rest of the flood goes unanswered
+			s.unanswered(d) // told once already; the rest of the flood goes unanswered
 			return
 		}
 		ch.told = true
@@ -299,7 +299,14 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 		}
 	}()
 	s.rt.counters.crashes.Add(1)
-	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash.Reason, pause), d.finish)
+	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), d.finish)
+}
+
+// unanswered finishes d without handling it. The performer still sees it, with no
+// actions, so that what must be answered whatever happens (a button press, whose client
+// spins until answered) can be.
+func (s *shard[S, A]) unanswered(d *delivery) {
+	s.rt.performer.Perform(s.rt.ctx, d.update, nil, d.finish)
 }
 
 func (s *shard[S, A]) pushFront(ch *child) {

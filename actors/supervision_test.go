@@ -253,8 +253,8 @@ func (grower) Handle(s sized, u *gotgbot.Update) (sized, []reply) {
 	return s, []reply{{update: u.UpdateId, n: int64(s.n)}}
 }
 
-func (grower) Apology(u *gotgbot.Update, reason any, _ time.Duration) []reply {
-	if err, ok := reason.(error); ok && errors.Is(err, actors.ErrStateTooLarge) {
+func (grower) Apology(u *gotgbot.Update, crash *actors.Crash, _ time.Duration) []reply {
+	if err, ok := crash.Reason.(error); ok && errors.Is(err, actors.ErrStateTooLarge) {
 		return []reply{{update: u.UpdateId, n: -1}}
 	}
 	return []reply{{update: u.UpdateId}}

@@ -25,6 +25,9 @@ func (a *userActor[S, A]) Receive(c actor.Context) {
 		a.handle(m)
 	case *passivate:
 		c.Send(c.Parent(), &idle{key: a.key, pid: c.Self(), seen: a.seen})
+	case *actor.Restarting:
+		// The crashed incarnation's last message: the next one starts now.
+		a.rt.system.EventStream.Publish(&Restarted{Key: a.key})
 	case *actor.Started:
 		a.start(c)
 	}
@@ -60,7 +63,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 		if err := a.load(); err != nil {
 			a.rt.crashed(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err})
 			a.rt.counters.crashes.Add(1)
-			a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, err, 0), d.finish)
+			a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, &Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err}, 0), d.finish)
 			return
 		}
 	}
@@ -74,20 +77,25 @@ func (a *userActor[S, A]) handle(d *delivery) {
 	a.rt.performer.Perform(a.rt.ctx, d.update, actions, d.finish)
 }
 
-// apply runs the logic and commits its result. A panic in either becomes a *Crash carrying
-// the stack, which the shard supervisor logs and answers with an apology; a.state is left
-// as it was, so nothing of the failed update is kept.
+// apply runs the logic and commits its result. A panic in the logic, or a failed commit,
+// becomes a *Crash, which the shard supervisor logs and answers with an apology; a.state is
+// left as it was, so nothing of the failed update is kept.
 func (a *userActor[S, A]) apply(d *delivery) (S, []A) {
-	defer func() {
-		if r := recover(); r != nil {
-			panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: r, Stack: debug.Stack()})
-		}
-	}()
-	next, actions := a.rt.logic.Handle(a.state, d.update)
+	next, actions := a.run(d)
 	if err := a.rt.store.Commit(a.rt.ctx, a.key, next); err != nil {
-		panic(fmt.Errorf("commit context: %w", err))
+		panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: fmt.Errorf("commit context: %w", err)})
 	}
 	return next, actions
+}
+
+// run is Logic.Handle with its panic turned into a *Crash carrying the stack.
+func (a *userActor[S, A]) run(d *delivery) (S, []A) {
+	defer func() {
+		if r := recover(); r != nil {
+			panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: r, Stack: debug.Stack(), Panic: true})
+		}
+	}()
+	return a.rt.logic.Handle(a.state, d.update)
 }
 
 // userPrefix names a user actor after its key, so the actor can find its key again after a

@@ -77,10 +77,13 @@ type Action struct {
 	// Name and Payload are a custom action's.
 	Name    string
 	Payload []byte
+	// Answers marks a custom action that answers the update's query itself (an inline
+	// query's real results, shipping options), so the edge does not answer it too.
+	Answers bool
 }
 
 // Button is an inline keyboard button: it sends Data back as a callback query, or opens
-// URL when that is set.
+// URL when that is set (Data is then ignored by Telegram; leave it empty).
 type Button struct {
 	Text string
 	Data string
@@ -108,7 +111,7 @@ func SendTo(chat int64, text string) Action {
 	return Action{Kind: SendText, Chat: chat, Text: text, NoReply: true}
 }
 
-// Edit changes the message the update's callback query came from.
+// Edit changes the message the update's callback query came from (see Action.EditID).
 func Edit(text string) Action { return Action{Kind: EditText, Text: text} }
 
 // Delete deletes the message the update's callback query came from.
@@ -159,6 +162,10 @@ func Status() Action { return Action{Kind: SendStatus} }
 func CustomAction(name string, payload []byte) Action {
 	return Action{Kind: Custom, Name: name, Payload: payload}
 }
+
+// AnsweringQuery marks a custom action as the answer to the update's query (see
+// Action.Answers).
+func (a Action) AnsweringQuery() Action { a.Answers = true; return a }
 
 // WithButtons puts an inline keyboard under the message.
 func (a Action) WithButtons(rows ...[]Button) Action { a.Buttons = rows; return a }

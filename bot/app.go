@@ -49,10 +49,11 @@ func (c *Crash) Error() string { return "panic: " + panicText(c.Value) }
 type Update struct {
 	*gotgbot.Update
 	// Me is the bot itself, as getMe answered: Me.Username tells "/help@thisbot" from
-	// "/help@otherbot" in groups.
+	// "/help@otherbot" in groups. Never nil: an empty User for an update a webhook took
+	// before Run's getMe answered.
 	Me *gotgbot.User
 	// Key is whose actor handles the update: the sender's user id, else the chat's id
-	// (see KeyOf).
+	// (see actors.KeyOf); 0, the bot-wide actor, for a poll's new state.
 	Key int64
 	// Sender and Chat are the update's effective user and chat, nil when it has none (a
 	// poll's new state has neither).

@@ -16,14 +16,13 @@ import (
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot/botapi"
 	"github.com/troupebot/troupe/bot/intake"
-	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/bot/redact"
 	"github.com/troupebot/troupe/internal/backoff"
 )
 
-// Config is what the shipped bot needs to run; cmd/bot fills it from flags and the
-// environment.
+// Config is what the edge needs to run an App; cmd/bot fills it from flags and the
+// environment. What the application itself needs (its admins, its options) is the App's.
 type Config struct {
 	Token  string
 	APIURL string // Bot API base URL; empty means https://api.telegram.org
@@ -33,8 +32,6 @@ type Config struct {
 	Webhook       bool
 	WebhookURL    string
 	WebhookSecret string
-	Admins        []int64
-	Chaos         bool
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
@@ -69,28 +66,38 @@ type Config struct {
 	// Logger receives every log line of the bot, with the token redacted; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// OnEvent, if set, receives the runtime's lifecycle events as they happen: *Crashed,
+	// *Restarted, *Passivated and *CooledDown. It is called on the runtime's own goroutines,
+	// so it must return quickly and must not call back into the Bot; hand the event to a
+	// channel or a counter.
+	OnEvent func(Event)
+	// Now is the runtime's clock (Update.Now, idle timeouts, cool-downs); nil means
+	// time.Now. Tests inject one.
+	Now func() time.Time
 }
 
 // DefaultDrainTimeout bounds a graceful stop unless Config.DrainTimeout says otherwise:
 // under the 30 s Render and Kubernetes give a process between SIGTERM and SIGKILL.
 const DefaultDrainTimeout = 25 * time.Second
 
-// Bot is the shipped bot: intake (long polling, or in webhook mode the handler
-// WebhookHandler returns), the actor runtime running the notebook conversation, and the
-// outbound sender.
+// Bot is the edge running one App: intake (long polling, or in webhook mode the handler
+// WebhookHandler returns), the actor runtime running the App's Logic, the chart pool and
+// the outbound sender. It is not generic: what is typed by the App's state stays inside New.
 type Bot struct {
 	cfg       Config
+	app       string // App.Name
 	log       *slog.Logger
 	api       *gotgbot.Bot
 	endpoint  botapi.Endpoint // the same client, for requests sent without gotgbot
 	transport *http.Transport
-	logic     *notebook.Notebook
-	store     *actors.MemoryStore[notebook.Context]
-	runtime   *actors.Runtime[notebook.Context, notebook.Action]
+	runtime   engine
+	custom    map[string]CustomFunc
+	me        atomic.Pointer[gotgbot.User] // getMe's answer; an empty User until then
+	allowed   []string                     // the update types asked of Telegram
 	sender    *outbound.Sender
 	poller    *intake.Poller  // polling mode
 	webhook   *intake.Webhook // webhook mode
-	charts    *actors.Pool[*notebook.ChartRequest, chart]
+	charts    *actors.Pool[*Chart, []byte]
 	meter     *meter
 	started   time.Time
 	ready     atomic.Bool
@@ -98,11 +105,23 @@ type Bot struct {
 	chartLatency prometheus.Histogram // the chart pool observes into it; Snapshot reads it
 }
 
-// New builds a Bot and starts its runtime and sender; it contacts Telegram only in Run.
-// A Bot that was built must be Run (which also stops it).
-func New(cfg Config) (*Bot, error) {
+// engine is the runtime as the Bot uses it, whatever the App's state type.
+type engine interface {
+	intake.Deliverer
+	Stats() actors.Stats
+	Close(ctx context.Context) error
+}
+
+var _ engine = (*actors.Runtime[int, Action])(nil)
+
+// New builds a Bot running app and starts its runtime and sender; it contacts Telegram only
+// in Run. A Bot that was built must be Run (which also stops it).
+func New[S any](cfg Config, app App[S]) (*Bot, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("bot: token is empty")
+	}
+	if app.Logic == nil {
+		return nil, fmt.Errorf("bot: app %q has no Logic", app.Name)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -117,6 +136,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	transport := botapi.NewTransport(cfg.Workers + 2)
 	hc := &http.Client{Transport: transport}
 	client := botapi.New(cfg.APIURL, hc)
@@ -127,43 +149,44 @@ func New(cfg Config) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot: create API client: %w", err)
 	}
-	admins := make(map[int64]bool, len(cfg.Admins))
-	for _, id := range cfg.Admins {
-		admins[id] = true
-	}
 	b := &Bot{
 		cfg:       cfg,
-		log:       cfg.Logger,
+		app:       app.Name,
+		log:       cfg.Logger.With(slog.String("app", app.Name)),
 		api:       api,
 		endpoint:  client.For(cfg.Token),
 		transport: transport,
-		logic:     &notebook.Notebook{Admins: admins, Chaos: cfg.Chaos, Charts: true},
-		store: actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{
-			MaxSize: cfg.MaxContextBytes, Size: notebook.Context.Size, ExpireAfter: cfg.ContextExpiry,
-		}),
-		started: time.Now(),
+		custom:    app.Custom,
+		allowed:   app.AllowedUpdates,
+		started:   time.Now(),
 	}
+	if b.allowed == nil {
+		b.allowed = AllUpdates
+	}
+	b.me.Store(&gotgbot.User{})
+	store := actors.NewMemoryStore(actors.MemoryConfig[S]{MaxSize: cfg.MaxContextBytes, Size: app.Size, ExpireAfter: cfg.ContextExpiry})
 	b.sender = outbound.New(outbound.Config{Workers: cfg.Workers, Limits: cfg.Limits, Logger: b.log})
-	b.runtime = actors.New(context.Background(), actors.Config{
-		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log,
-	}, actors.Logic[notebook.Context, notebook.Action](b.logic), actors.Performer[notebook.Action](b), actors.Store[notebook.Context](b.store))
+	rt := actors.New(context.Background(), actors.Config{
+		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log, Now: cfg.Now,
+	}, actors.Logic[S, Action](newAdapter(app.Logic, &b.me, cfg.Now)), actors.PerformFunc[Action](b.perform), actors.Store[S](store))
+	b.runtime = rt
+	if cfg.OnEvent != nil {
+		subscribe(rt.System(), cfg.OnEvent)
+	}
 	b.chartLatency = newChartLatency()
-	b.charts = actors.NewPool(b.runtime.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
+	b.charts = actors.NewPool(rt.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
 	if cfg.Webhook {
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	} else {
 		b.poller = intake.NewPoller(b.endpoint, b.runtime, intake.PollerConfig{
 			Timeout:        cfg.PollTimeout,
-			AllowedUpdates: allowedUpdates,
+			AllowedUpdates: b.allowed,
 			Logger:         b.log,
 		})
 	}
 	b.meter = newMeter(b.counts)
 	return b, nil
 }
-
-// allowedUpdates are the update types the notebook answers; Telegram sends no others.
-var allowedUpdates = []string{"message", "edited_message", "callback_query"}
 
 // WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller
 // to mount at the path of WebhookURL.
@@ -223,7 +246,7 @@ func (b *Bot) serve(ctx context.Context) error {
 		}
 		return err
 	}
-	b.logic.Username = me.Username
+	b.me.Store(me)
 	b.log.Info("bot starting", slog.String("username", me.Username), slog.Int64("id", me.Id),
 		slog.String("version", b.cfg.Version), slog.Bool("webhook", b.webhook != nil))
 	if b.webhook != nil {
@@ -242,7 +265,7 @@ func (b *Bot) serve(ctx context.Context) error {
 // meanwhile) for the next process.
 func (b *Bot) serveWebhook(ctx context.Context) error {
 	if b.cfg.WebhookURL != "" {
-		opts := &gotgbot.SetWebhookOpts{SecretToken: b.cfg.WebhookSecret, AllowedUpdates: allowedUpdates, MaxConnections: 40}
+		opts := &gotgbot.SetWebhookOpts{SecretToken: b.cfg.WebhookSecret, AllowedUpdates: b.allowed, MaxConnections: 40}
 		for attempt := 1; ; attempt++ {
 			_, err := b.api.SetWebhookWithContext(ctx, b.cfg.WebhookURL, opts)
 			if err == nil {

@@ -11,26 +11,29 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 const token = "100:e2e-token"
 
-// startBot runs the real bot against a new emulator over real HTTP, and stops it (checking
-// it stopped cleanly) when the test ends.
-func startBot(tb testing.TB, cfg bot.Config) *emulator.Server {
+// startBot runs the real edge with app against a new emulator over real HTTP, and stops it
+// (checking it stopped cleanly) when the test ends.
+func startBot[S any](tb testing.TB, cfg bot.Config, app bot.App[S]) *emulator.Server {
 	tb.Helper()
-	return startBotHook(tb, cfg, func(*bot.Bot) {})
+	emu, _ := startBotWith(tb, cfg, app)
+	return emu
 }
 
-func startBotHook(tb testing.TB, cfg bot.Config, hook func(*bot.Bot)) *emulator.Server {
+// startBotWith is startBot that also returns the Bot, for its operator's view.
+func startBotWith[S any](tb testing.TB, cfg bot.Config, app bot.App[S]) (*emulator.Server, *bot.Bot) {
 	tb.Helper()
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hook(runBot(tb, emu, cfg))
-	return emu
+	return emu, runBot(tb, emu, cfg, app)
 }
 
 // converse has users 0..users-1 (chat ids base+u) each send script(u) in order, all users
@@ -89,7 +92,7 @@ func waitConfirmed(tb testing.TB, emu *emulator.Server, id int64) {
 // counter continuing after crashes.
 func TestEchoContract(t *testing.T) {
 	const users, perUser = 100, 12
-	emu := startBot(t, bot.Config{Chaos: true})
+	emu := startBot(t, bot.Config{}, echo.New(echo.Options{Chaos: true}))
 
 	texts := func(u int) []string {
 		var out []string
@@ -132,7 +135,7 @@ func TestEchoContract(t *testing.T) {
 }
 
 func TestResetConversation(t *testing.T) {
-	emu := startBot(t, bot.Config{})
+	emu := startBot(t, bot.Config{}, notebook.New(notebook.Options{}))
 	const user = 7
 	for _, text := range []string{"5", "6 tea", "/reset"} {
 		p, err := emu.SendText(user, text)

@@ -6,6 +6,7 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/emulator"
 )
 
@@ -13,7 +14,7 @@ import (
 // buttons: the other's press reaches the other's actor, is answered "not yours" and changes
 // nothing; the owner's press still works.
 func TestButtonsBelongToWhoAsked(t *testing.T) {
-	emu := startBot(t, bot.Config{})
+	emu := startBot(t, bot.Config{}, notebook.New(notebook.Options{}))
 	const owner, other = 7, 8
 	group := gotgbot.Chat{Id: -100200, Type: "supergroup", Title: "team"}
 	say := func(from int64, text string) {

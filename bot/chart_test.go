@@ -13,6 +13,7 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/emulator"
 	"github.com/troupebot/troupe/render"
 )
@@ -43,7 +44,7 @@ func checkPNG(tb testing.TB, photo []byte) {
 // once: every chart arrives, decodes, and keeps its place among the user's replies.
 func TestChartsForManyUsers(t *testing.T) {
 	const users = 16
-	emu := startBot(t, bot.Config{ChartWorkers: 2, ChartQueue: 1000})
+	emu := startBot(t, bot.Config{ChartWorkers: 2, ChartQueue: 1000}, notebook.New(notebook.Options{}))
 	script := []string{"5", "7 tea", "-2", "/chart", "/chart bar", "/chart hist 2", "after"}
 	ids, byChat := converse(t, emu, users, 500, func(int) []string { return script })
 	for u := range users {
@@ -62,7 +63,7 @@ func TestChartsForManyUsers(t *testing.T) {
 				checkPNG(t, s.Photo)
 			}
 		}
-		if got[5].Text != "Histogram of your last 2 values." || got[6].Text != "#4 “after” is not a number. Send one like 42 or 12.5 coffee, or /help." {
+		if got[5].Text != "Histogram of your last 2 values." || got[6].Text != "“after” is not a number. Send one like 42 or 12.5 coffee, or /help." {
 			t.Errorf("user %d: %q, %q", u, got[5].Text, got[6].Text)
 		}
 	}
@@ -83,7 +84,7 @@ func TestChartsForManyUsers(t *testing.T) {
 // charts: the photo is exactly the chart of those values over those dates (in UTC), and
 // values that all came in the same second are drawn by position instead.
 func TestChartShowsValuesOverTime(t *testing.T) {
-	emu := startBot(t, bot.Config{})
+	emu := startBot(t, bot.Config{}, notebook.New(notebook.Options{}))
 	t0 := time.Date(2026, 3, 1, 9, 17, 0, 0, time.UTC)
 	values := []float64{5, 7.5, 6, 9, 8}
 	for i, tc := range []struct {
@@ -157,7 +158,7 @@ func countActions(emu *emulator.Server, action string) int {
 // unboundedly.
 func TestChartOverloadSaysBusy(t *testing.T) {
 	const users = 30
-	emu, b := startBotWith(t, bot.Config{ChartWorkers: 1, ChartQueue: 1})
+	emu, b := startBotWith(t, bot.Config{ChartWorkers: 1, ChartQueue: 1}, notebook.New(notebook.Options{}))
 	var last int64
 	for u := range users {
 		p, _ := emu.SendText(int64(900+u), "1")

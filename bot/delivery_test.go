@@ -10,6 +10,7 @@ import (
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 // faultyBot runs the bot against an emulator that injects faults from the start, and
@@ -21,7 +22,7 @@ func faultyBot(tb testing.TB, cfg bot.Config, faults emulator.Faults) (*emulator
 	if err != nil {
 		tb.Fatal(err)
 	}
-	runBot(tb, emu, cfg)
+	runBot(tb, emu, cfg, echo.New(echo.Options{}))
 	return emu, log
 }
 
@@ -112,21 +113,21 @@ func TestKeepsTelegramsLimits(t *testing.T) {
 	}
 }
 
-// runBot runs a bot against emu until the test ends.
-func runBot(tb testing.TB, emu *emulator.Server, cfg bot.Config) *bot.Bot {
+// runBot runs app on the edge against emu until the test ends.
+func runBot[S any](tb testing.TB, emu *emulator.Server, cfg bot.Config, app bot.App[S]) *bot.Bot {
 	tb.Helper()
-	return runBotWith(tb, emu, cfg, func(*bot.Bot) {})
+	return runBotWith(tb, emu, cfg, app, func(*bot.Bot) {})
 }
 
 // runBotWith is runBot with a hook that runs after the bot is built and before it runs.
-func runBotWith(tb testing.TB, emu *emulator.Server, cfg bot.Config, hook func(*bot.Bot)) *bot.Bot {
+func runBotWith[S any](tb testing.TB, emu *emulator.Server, cfg bot.Config, app bot.App[S], hook func(*bot.Bot)) *bot.Bot {
 	tb.Helper()
 	cfg.Token, cfg.APIURL = token, emu.URL()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet()
 	}
 	cfg.PollTimeout = 2 * time.Second
-	b, err := bot.New(cfg)
+	b, err := bot.New(cfg, app)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/emulator"
 )
 
@@ -113,7 +114,7 @@ func runThrough(tb testing.TB, api string, log *logBuffer) (stop func() error) {
 	b, err := bot.New(bot.Config{
 		Token: token, APIURL: api, PollTimeout: time.Second, DrainTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewJSONHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}, notebook.New(notebook.Options{}))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestLogsHideTokenFromALeakyAPI(t *testing.T) {
 			replies = append(replies, s.Method+" "+s.Text)
 		}
 		// The second reply got through on its retry; the first and the photo did not.
-		if len(replies) != 2 || !strings.HasPrefix(replies[0], "sendMessage #2 Recorded 6") {
+		if len(replies) != 2 || !strings.HasPrefix(replies[0], "sendMessage Recorded 6") {
 			t.Errorf("the emulator got %q, want the second reply and a chat action", replies)
 		}
 	})

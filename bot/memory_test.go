@@ -14,6 +14,7 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/notebook"
 )
 
@@ -38,16 +39,16 @@ func measureResident(b *testing.B, users int, typical bool) {
 	var passivated atomic.Int64
 	allPassivated := make(chan struct{})
 	store := actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{})
-	nb := &notebook.Notebook{}
+	nb := notebookLogic{&notebook.Notebook{}}
 	var pending sync.WaitGroup
-	perform := actors.PerformFunc[notebook.Action](func(_ context.Context, _ *gotgbot.Update, _ []notebook.Action, done func()) { done() })
+	perform := actors.PerformFunc[bot.Action](func(_ context.Context, _ *gotgbot.Update, _ []bot.Action, done func()) { done() })
 
 	base := heap()
 	rt := actors.New(context.Background(), actors.Config{
 		IdleTimeout: 4 * time.Millisecond, // the sweep runs every millisecond, against the frozen clock
 		Now:         func() time.Time { return time.Unix(0, frozen.Load()) },
 		Logger:      slog.New(slog.DiscardHandler),
-	}, actors.Logic[notebook.Context, notebook.Action](nb), actors.Performer[notebook.Action](perform), actors.Store[notebook.Context](store))
+	}, actors.Logic[notebook.Context, bot.Action](nb), actors.Performer[bot.Action](perform), actors.Store[notebook.Context](store))
 	defer rt.Close(context.Background())
 	sub := rt.System().EventStream.Subscribe(func(evt any) {
 		if _, ok := evt.(*actors.Passivated); ok && passivated.Add(1) == int64(users) {
@@ -90,6 +91,23 @@ func measureResident(b *testing.B, users int, typical bool) {
 	b.ReportMetric(float64(stored)/float64(users), "B/user-passivated")
 	b.ReportMetric(float64(resident-stored)/float64(users), "B/actor")
 	runtime.KeepAlive(store)
+}
+
+// notebookLogic runs the notebook on the runtime without the edge, as bot.New's adapter does.
+type notebookLogic struct{ nb *notebook.Notebook }
+
+var me = &gotgbot.User{Id: 1, IsBot: true, Username: "troupe_bot"}
+
+func (l notebookLogic) Handle(c notebook.Context, u *gotgbot.Update) (notebook.Context, []bot.Action) {
+	return l.nb.Handle(c, &bot.Update{Update: u, Me: me})
+}
+
+func (l notebookLogic) Apology(u *gotgbot.Update, c *actors.Crash, pause time.Duration) []bot.Action {
+	return l.nb.Apology(&bot.Update{Update: u, Me: me}, c, pause)
+}
+
+func (l notebookLogic) Throttled(u *gotgbot.Update) []bot.Action {
+	return l.nb.Throttled(&bot.Update{Update: u, Me: me})
 }
 
 func heap() int64 {

@@ -10,6 +10,7 @@ import (
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 // TestMetricsCountWebhookRefusalsByReason: refused webhook requests reach /metrics under
@@ -20,7 +21,7 @@ func TestMetricsCountWebhookRefusalsByReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	var hook *httptest.Server
-	b := runBotWith(t, emu, bot.Config{Webhook: true, WebhookSecret: "s3cret"}, func(b *bot.Bot) {
+	b := runBotWith(t, emu, bot.Config{Webhook: true, WebhookSecret: "s3cret"}, echo.New(echo.Options{}), func(b *bot.Bot) {
 		hook = httptest.NewServer(b.WebhookHandler())
 		t.Cleanup(hook.Close)
 	})

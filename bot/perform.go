@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,17 +10,22 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/actors"
-	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/outbound"
 )
 
-// Perform carries out the actions of one update through the outbound sender, and calls
-// done when all of them are finished. It implements actors.Performer.
-func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.Action, done func()) {
+// perform carries out the actions of one update through the outbound sender, and calls
+// done when all of them are finished. It is the runtime's Performer. A query Telegram
+// waits for an answer to (a button press, a pre-checkout, shipping or inline query) that
+// the actions leave unanswered is answered here, so that no client spins.
+func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, done func()) {
+	p := target(u)
+	if p.query != "" && !answered(p.answers, actions) {
+		actions = append(actions[:len(actions):len(actions)], unanswered(p.answers))
+	}
 	jobs := 0
 	for _, a := range actions {
 		jobs++
-		if a.Kind == notebook.SendChart {
+		if a.Kind == SendChart {
 			jobs++ // the chat action, then the photo
 		}
 	}
@@ -27,7 +33,6 @@ func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.A
 		done()
 		return
 	}
-	where := target(u)
 	var left atomic.Int32
 	left.Store(int32(jobs))
 	finish := func(error) {
@@ -36,16 +41,14 @@ func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.A
 		}
 	}
 	for _, a := range actions {
-		if a.Kind == notebook.SendChart {
-			b.performChart(where, a.Chart, finish)
+		where := p.to(a)
+		if a.Kind == SendChart {
+			b.performChart(where, a, finish)
 			continue
 		}
 		call, err := b.call(where, a)
 		if err == nil {
-			// Replies are messages for Telegram's rate limits; edits and callback answers
-			// are not.
-			message := a.Kind == notebook.SendReply || a.Kind == notebook.SendStatus
-			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: message, Done: finish})
+			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: sendsMessage[a.Kind], Done: finish})
 		}
 		if err != nil {
 			b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
@@ -54,69 +57,215 @@ func (b *Bot) Perform(_ context.Context, u *gotgbot.Update, actions []notebook.A
 	}
 }
 
+// sendsMessage marks the actions that count against Telegram's message limits; edits,
+// deletions, answers and chat actions do not. A custom action is counted, to be safe.
+var sendsMessage = [...]bool{SendText: true, SendPhoto: true, SendDocument: true, SendStatus: true, Custom: true}
+
 // place is where the answers to an update go.
 type place struct {
-	chat    int64  // chat to send to (and the outbound queue that orders the answers)
-	message int64  // the user's message to reply to, or the message a button was on
-	query   string // the callback query to answer
+	chat     int64      // chat to send to (and the outbound queue that orders the answers)
+	message  int64      // the user's message to reply to, or the message a button was on
+	business string     // the business connection a business message came through
+	query    string     // the query to answer, if the update is one
+	answers  ActionKind // the action that answers query
 }
 
 func target(u *gotgbot.Update) place {
+	if m := messageOf(u); m != nil {
+		return place{chat: m.Chat.Id, message: m.MessageId, business: m.BusinessConnectionId}
+	}
 	switch {
-	case u.Message != nil:
-		return place{chat: u.Message.Chat.Id, message: u.Message.MessageId}
 	case u.CallbackQuery != nil:
 		q := u.CallbackQuery
-		p := place{chat: q.From.Id, query: q.Id}
+		p := place{chat: q.From.Id, query: q.Id, answers: AnswerCallback}
 		if q.Message != nil {
 			p.chat, p.message = q.Message.GetChat().Id, q.Message.GetMessageId()
 		}
 		return p
+	case u.PreCheckoutQuery != nil:
+		return place{chat: u.PreCheckoutQuery.From.Id, query: u.PreCheckoutQuery.Id, answers: AnswerPreCheckout}
+	case u.ShippingQuery != nil:
+		return place{chat: u.ShippingQuery.From.Id, query: u.ShippingQuery.Id, answers: AnswerShipping}
+	case u.InlineQuery != nil:
+		return place{chat: u.InlineQuery.From.Id, query: u.InlineQuery.Id, answers: AnswerInline}
 	}
-	key, _ := actors.KeyOf(u)
-	return place{chat: key}
+	// Elsewhere the chat it happened in, else the user's private chat (whose id is theirs).
+	user, chat := actors.Origin(u)
+	switch {
+	case chat != nil:
+		return place{chat: chat.Id}
+	case user != nil:
+		return place{chat: user.Id}
+	}
+	return place{}
 }
 
-func (b *Bot) call(p place, a notebook.Action) (outbound.Call, error) {
+// messageOf is the message an update carries, which replies answer.
+func messageOf(u *gotgbot.Update) *gotgbot.Message {
+	switch {
+	case u.Message != nil:
+		return u.Message
+	case u.EditedMessage != nil:
+		return u.EditedMessage
+	case u.ChannelPost != nil:
+		return u.ChannelPost
+	case u.EditedChannelPost != nil:
+		return u.EditedChannelPost
+	case u.BusinessMessage != nil:
+		return u.BusinessMessage
+	case u.EditedBusinessMessage != nil:
+		return u.EditedBusinessMessage
+	}
+	return nil
+}
+
+// to is where action a goes: another chat (not as a reply, nor through the business
+// connection), or the update's own.
+func (p place) to(a Action) place {
+	if a.Chat != 0 && a.Chat != p.chat {
+		return place{chat: a.Chat}
+	}
+	if a.NoReply {
+		p.message = 0
+	}
+	return p
+}
+
+func answered(kind ActionKind, actions []Action) bool {
+	for _, a := range actions {
+		if a.Kind == kind || a.Answers {
+			return true
+		}
+	}
+	return false
+}
+
+// unanswered is the edge's answer to a query the App did not answer: an empty notification,
+// a refusal (a payment goes through only when the App says so), no results.
+func unanswered(kind ActionKind) Action {
+	switch kind {
+	case AnswerPreCheckout:
+		return RefuseCheckout(RefusedCheckoutText)
+	case AnswerShipping:
+		return RefuseShipping(RefusedShippingText)
+	case AnswerInline:
+		return NoResults()
+	}
+	return Answer("")
+}
+
+// What a user is told of a payment the App did not answer.
+const (
+	RefusedCheckoutText = "Sorry, this purchase cannot be completed right now."
+	RefusedShippingText = "Sorry, we cannot deliver there."
+)
+
+func (b *Bot) call(p place, a Action) (outbound.Call, error) {
 	switch a.Kind {
-	case notebook.SendReply:
-		return b.sendText(p, a.Text, a.Buttons), nil
-	case notebook.SendStatus:
+	case SendText:
+		return b.sendText(p, a.Text, a), nil
+	case SendStatus:
 		return func(ctx context.Context) error {
-			return b.sendText(p, b.Status(), nil)(ctx)
+			return b.sendText(p, b.Status(), Action{})(ctx)
 		}, nil
-	case notebook.EditMessage:
-		if p.message == 0 {
-			return nil, fmt.Errorf("edit message in chat %d: the callback query has no message", p.chat)
+	case EditText, DeleteMessage:
+		id := a.EditID
+		if id == 0 {
+			id = p.message
 		}
-		body := editMessageText{ChatID: p.chat, MessageID: p.message, Text: a.Text, ReplyMarkup: inlineKeyboard(a.Buttons)}
-		return func(ctx context.Context) error {
-			return b.endpoint.Call(ctx, "editMessageText", body)
-		}, nil
-	case notebook.AnswerCallback:
-		if p.query == "" {
-			return nil, fmt.Errorf("answer callback in chat %d: the update is not a callback query", p.chat)
+		if id == 0 {
+			return nil, fmt.Errorf("change a message in chat %d: the update has no message (set EditID)", p.chat)
 		}
-		body := answerCallbackQuery{CallbackQueryID: p.query, Text: a.Text}
-		return func(ctx context.Context) error {
-			return b.endpoint.Call(ctx, "answerCallbackQuery", body)
-		}, nil
+		if a.Kind == DeleteMessage {
+			return b.callMethod("deleteMessage", deleteMessage{ChatID: p.chat, MessageID: id}), nil
+		}
+		body := editMessageText{ChatID: p.chat, MessageID: id, Text: a.Text, ParseMode: a.ParseMode, ReplyMarkup: inlineKeyboard(a.Buttons), Business: p.business}
+		return b.callMethod("editMessageText", body), nil
+	case AnswerCallback, AnswerPreCheckout, AnswerShipping, AnswerInline:
+		return b.answer(p, a)
+	case SendPhoto, SendDocument:
+		if a.File == nil {
+			return nil, fmt.Errorf("send file to chat %d: the action has no file", p.chat)
+		}
+		return b.sendFile(p, a, a.File.Name, a.File.Data), nil
+	case SendChatAction:
+		return b.callMethod("sendChatAction", sendChatAction{ChatID: p.chat, Action: a.ChatAction, Business: p.business}), nil
+	case Custom:
+		f := b.custom[a.Name]
+		if f == nil {
+			return nil, fmt.Errorf("custom action %q: the app has no such action", a.Name)
+		}
+		return func(ctx context.Context) error { return f(ctx, b.api, p.chat, a.Payload) }, nil
 	}
 	return nil, fmt.Errorf("unknown action kind %d", a.Kind)
 }
 
-func (b *Bot) sendText(p place, text string, buttons [][]notebook.Button) outbound.Call {
-	body := sendMessage{ChatID: p.chat, Text: text}
+func (b *Bot) answer(p place, a Action) (outbound.Call, error) {
+	if p.query == "" || p.answers != a.Kind {
+		return nil, fmt.Errorf("answer in chat %d: the update is not the query action %d answers", p.chat, a.Kind)
+	}
+	var method string
+	var body any
+	switch a.Kind {
+	case AnswerCallback:
+		method, body = "answerCallbackQuery", answerCallbackQuery{CallbackQueryID: p.query, Text: a.Text, ShowAlert: a.Alert}
+	case AnswerPreCheckout:
+		method, body = "answerPreCheckoutQuery", answerQuery{PreCheckoutQueryID: p.query, OK: a.OK, ErrorMessage: refusal(a)}
+	case AnswerShipping:
+		method, body = "answerShippingQuery", answerQuery{ShippingQueryID: p.query, OK: a.OK, ErrorMessage: refusal(a)}
+	default:
+		method, body = "answerInlineQuery", answerInlineQuery{InlineQueryID: p.query, Results: []any{}}
+	}
+	return b.callMethod(method, body), nil
+}
+
+// refusal is a refused payment's reason: Telegram requires one.
+func refusal(a Action) string {
+	switch {
+	case a.OK:
+		return ""
+	case a.Text != "":
+		return a.Text
+	case a.Kind == AnswerShipping:
+		return RefusedShippingText
+	}
+	return RefusedCheckoutText
+}
+
+func (b *Bot) callMethod(method string, body any) outbound.Call {
+	return func(ctx context.Context) error { return b.endpoint.Call(ctx, method, body) }
+}
+
+func (b *Bot) sendText(p place, text string, a Action) outbound.Call {
+	body := sendMessage{ChatID: p.chat, Text: text, ParseMode: a.ParseMode, Business: p.business}
 	if p.message != 0 {
 		// The echo contract: every reply names the message it answers. If the user deleted
 		// it meanwhile, the reply still goes out.
 		body.ReplyParameters = &gotgbot.ReplyParameters{MessageId: p.message, AllowSendingWithoutReply: true}
 	}
-	if len(buttons) > 0 {
-		body.ReplyMarkup = inlineKeyboard(buttons)
+	body.ReplyMarkup = markup(a)
+	return b.callMethod("sendMessage", body)
+}
+
+// sendFile uploads data from memory as a photo or a document, by multipart.
+func (b *Bot) sendFile(p place, a Action, name string, data []byte) outbound.Call {
+	var reply *gotgbot.ReplyParameters
+	if p.message != 0 {
+		reply = &gotgbot.ReplyParameters{MessageId: p.message, AllowSendingWithoutReply: true}
 	}
+	rm := markup(a)
+	if a.Kind == SendDocument {
+		opts := &gotgbot.SendDocumentOpts{Caption: a.Text, ParseMode: a.ParseMode, ReplyParameters: reply, ReplyMarkup: rm, BusinessConnectionId: p.business}
+		return func(ctx context.Context) error {
+			// A fresh reader each time: a retried request must send the whole file again.
+			_, err := b.api.SendDocumentWithContext(ctx, p.chat, gotgbot.InputFileByReader(name, bytes.NewReader(data)), opts)
+			return err
+		}
+	}
+	opts := &gotgbot.SendPhotoOpts{Caption: a.Text, ParseMode: a.ParseMode, ReplyParameters: reply, ReplyMarkup: rm, BusinessConnectionId: p.business}
 	return func(ctx context.Context) error {
-		return b.endpoint.Call(ctx, "sendMessage", body)
+		_, err := b.api.SendPhotoWithContext(ctx, p.chat, gotgbot.InputFileByReader(name, bytes.NewReader(data)), opts)
+		return err
 	}
 }
 
@@ -124,25 +273,71 @@ func (b *Bot) sendText(p place, text string, buttons [][]notebook.Button) outbou
 // answered without decoding the message Telegram echoes back.
 type (
 	sendMessage struct {
-		ChatID          int64                         `json:"chat_id"`
-		Text            string                        `json:"text"`
-		ReplyParameters *gotgbot.ReplyParameters      `json:"reply_parameters,omitempty"`
-		ReplyMarkup     *gotgbot.InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+		Business        string                   `json:"business_connection_id,omitempty"`
+		ChatID          int64                    `json:"chat_id"`
+		Text            string                   `json:"text"`
+		ParseMode       string                   `json:"parse_mode,omitempty"`
+		ReplyParameters *gotgbot.ReplyParameters `json:"reply_parameters,omitempty"`
+		ReplyMarkup     gotgbot.ReplyMarkup      `json:"reply_markup,omitempty"`
 	}
 	editMessageText struct {
+		Business    string                        `json:"business_connection_id,omitempty"`
 		ChatID      int64                         `json:"chat_id"`
 		MessageID   int64                         `json:"message_id"`
 		Text        string                        `json:"text"`
+		ParseMode   string                        `json:"parse_mode,omitempty"`
 		ReplyMarkup *gotgbot.InlineKeyboardMarkup `json:"reply_markup,omitempty"`
+	}
+	deleteMessage struct {
+		ChatID    int64 `json:"chat_id"`
+		MessageID int64 `json:"message_id"`
+	}
+	sendChatAction struct {
+		Business string `json:"business_connection_id,omitempty"`
+		ChatID   int64  `json:"chat_id"`
+		Action   string `json:"action"`
 	}
 	answerCallbackQuery struct {
 		CallbackQueryID string `json:"callback_query_id"`
 		Text            string `json:"text,omitempty"`
+		ShowAlert       bool   `json:"show_alert,omitempty"`
+	}
+	// answerQuery is answerPreCheckoutQuery's body or answerShippingQuery's.
+	answerQuery struct {
+		PreCheckoutQueryID string `json:"pre_checkout_query_id,omitempty"`
+		ShippingQueryID    string `json:"shipping_query_id,omitempty"`
+		OK                 bool   `json:"ok"`
+		ErrorMessage       string `json:"error_message,omitempty"`
+	}
+	answerInlineQuery struct {
+		InlineQueryID string `json:"inline_query_id"`
+		Results       []any  `json:"results"`
 	}
 )
 
+// markup is a message's keyboard: inline buttons, a custom keyboard, the custom keyboard
+// taken away, or nil for none.
+func markup(a Action) gotgbot.ReplyMarkup {
+	switch {
+	case len(a.Buttons) > 0:
+		return inlineKeyboard(a.Buttons)
+	case len(a.Keyboard) > 0:
+		kb := &gotgbot.ReplyKeyboardMarkup{Keyboard: make([][]gotgbot.KeyboardButton, len(a.Keyboard)), ResizeKeyboard: true}
+		for i, row := range a.Keyboard {
+			kb.Keyboard[i] = make([]gotgbot.KeyboardButton, len(row))
+			for j, text := range row {
+				kb.Keyboard[i][j] = gotgbot.KeyboardButton{Text: text}
+			}
+		}
+		return kb
+	case a.RemoveKeyboard:
+		return &gotgbot.ReplyKeyboardRemove{RemoveKeyboard: true}
+	}
+	return nil
+}
+
 // inlineKeyboard is nil for no buttons: an edit without a keyboard removes the old one.
-func inlineKeyboard(rows [][]notebook.Button) *gotgbot.InlineKeyboardMarkup {
+func inlineKeyboard(rows [][]Button) *gotgbot.InlineKeyboardMarkup {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -150,7 +345,7 @@ func inlineKeyboard(rows [][]notebook.Button) *gotgbot.InlineKeyboardMarkup {
 	for i, row := range rows {
 		kb.InlineKeyboard[i] = make([]gotgbot.InlineKeyboardButton, len(row))
 		for j, btn := range row {
-			kb.InlineKeyboard[i][j] = gotgbot.InlineKeyboardButton{Text: btn.Text, CallbackData: btn.Data}
+			kb.InlineKeyboard[i][j] = gotgbot.InlineKeyboardButton{Text: btn.Text, CallbackData: btn.Data, Url: btn.URL}
 		}
 	}
 	return kb

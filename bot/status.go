@@ -18,6 +18,7 @@ import (
 // Snapshot is everything the operator's view shows: /status, /metrics.
 type Snapshot struct {
 	Version       string
+	App           string // App.Name
 	Uptime        time.Duration
 	Runtime       actors.Stats
 	Sender        outbound.Stats
@@ -38,6 +39,7 @@ func (b *Bot) Snapshot() Snapshot {
 	in, out := b.meter.rates()
 	return Snapshot{
 		Version:       b.cfg.Version,
+		App:           b.app,
 		Uptime:        time.Since(b.started),
 		Runtime:       b.runtime.Stats(),
 		Sender:        b.sender.Stats(),

@@ -13,17 +13,11 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
 )
-
-// startBotWith is startBot that also returns the Bot, for its operator's view.
-func startBotWith(tb testing.TB, cfg bot.Config) (*emulator.Server, *bot.Bot) {
-	tb.Helper()
-	var b *bot.Bot
-	emu := startBotHook(tb, cfg, func(x *bot.Bot) { b = x })
-	return emu, b
-}
 
 func send(tb testing.TB, emu *emulator.Server, user int64, text string) {
 	tb.Helper()
@@ -49,11 +43,9 @@ func lastText(emu *emulator.Server, chat int64) string {
 func TestCrashLoopOperatorView(t *testing.T) {
 	const admin, looping, other = 9, 100, 200
 	emu, b := startBotWith(t, bot.Config{
-		Chaos:   true,
-		Admins:  []int64{admin},
 		Version: "v-test",
 		Restart: actors.RestartPolicy{MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxRestarts: 3, Window: time.Minute, CoolDown: time.Hour},
-	})
+	}, notebook.New(notebook.Options{Chaos: true, Admins: []int64{admin}}))
 	for i := range 4 {
 		send(t, emu, looping, "panic")
 		send(t, emu, other, "hi")
@@ -69,8 +61,8 @@ func TestCrashLoopOperatorView(t *testing.T) {
 	if len(emu.Sent()) != before {
 		t.Error("a paused user got a reply")
 	}
-	if got := lastText(emu, other); !strings.HasPrefix(got, "#4 ") {
-		t.Errorf("the other user's 4th reply is %q, want #4", got)
+	if got := lastText(emu, other); !strings.HasPrefix(got, "“hi” is not a number") {
+		t.Errorf("the other user's 4th reply is %q, want the notebook's answer", got)
 	}
 
 	send(t, emu, admin, "/status")
@@ -119,7 +111,7 @@ func checkMetrics(tb testing.TB, b *bot.Bot, wants ...string) {
 }
 
 func TestStatusIsForAdminsOnly(t *testing.T) {
-	emu, _ := startBotWith(t, bot.Config{Admins: []int64{9}})
+	emu := startBot(t, bot.Config{}, notebook.New(notebook.Options{Admins: []int64{9}}))
 	send(t, emu, 10, "/status")
 	if got := lastText(emu, 10); got != "I don't know /status. /help lists the commands." {
 		t.Errorf("non-admin /status = %q", got)
@@ -127,7 +119,7 @@ func TestStatusIsForAdminsOnly(t *testing.T) {
 }
 
 func TestProbes(t *testing.T) {
-	emu, b := startBotWith(t, bot.Config{})
+	emu, b := startBotWith(t, bot.Config{}, echo.New(echo.Options{}))
 	send(t, emu, 1, "hi") // the bot is polling: ready
 	srv := httptest.NewServer(ops.Handler(b, b.Registry()))
 	defer srv.Close()
@@ -184,7 +176,7 @@ func TestHistogramQuantile(t *testing.T) {
 // p99 are the quantiles of that histogram's buckets.
 func TestChartLatencyOperatorView(t *testing.T) {
 	const admin, user, charts = 9, 300, 5
-	emu, b := startBotWith(t, bot.Config{Admins: []int64{admin}})
+	emu, b := startBotWith(t, bot.Config{}, notebook.New(notebook.Options{Admins: []int64{admin}}))
 	send(t, emu, user, "5")
 	send(t, emu, user, "7")
 	for range charts {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 // TestWebhookMode runs the bot in webhook mode: it registers its webhook with a secret, the
@@ -24,7 +25,7 @@ func TestWebhookMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := runBotWith(t, emu, bot.Config{Webhook: true, WebhookURL: "http://" + ln.Addr().String() + "/hook", WebhookSecret: "s3cret", Chaos: true}, func(b *bot.Bot) {
+	b := runBotWith(t, emu, bot.Config{Webhook: true, WebhookURL: "http://" + ln.Addr().String() + "/hook", WebhookSecret: "s3cret"}, echo.New(echo.Options{Chaos: true}), func(b *bot.Bot) {
 		mux := http.NewServeMux()
 		mux.Handle("/hook", b.WebhookHandler())
 		srv := &http.Server{Handler: mux}

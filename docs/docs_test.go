@@ -20,6 +20,7 @@ import (
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/ops"
+	"github.com/troupebot/troupe/examples/echo"
 	"github.com/troupebot/troupe/internal/repotest"
 )
 
@@ -29,7 +30,7 @@ import (
 // name the doc mentions exists, and every line of /status is explained.
 func TestOperationsDoc(t *testing.T) {
 	doc := repotest.ReadFile(t, "docs/operations.md")
-	b, err := bot.New(bot.Config{Token: "1:metrics", APIURL: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)})
+	b, err := bot.New(bot.Config{Token: "1:metrics", APIURL: "http://127.0.0.1:1", Logger: slog.New(slog.DiscardHandler)}, echo.New(echo.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

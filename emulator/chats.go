@@ -18,9 +18,10 @@ type chatTable struct {
 		mu sync.Mutex
 		m  map[int64]*chatState
 	}
-	// queries are the callback queries not yet answered.
+	// queries are the queries not yet answered, each with its kind (the method that
+	// answers it).
 	queriesMu sync.Mutex
-	queries   map[string]struct{}
+	queries   map[string]string
 	queryID   int64
 }
 
@@ -38,7 +39,7 @@ func (t *chatTable) init() {
 	for i := range t.shards {
 		t.shards[i].m = make(map[int64]*chatState)
 	}
-	t.queries = make(map[string]struct{})
+	t.queries = make(map[string]string)
 }
 
 func (t *chatTable) lock(chatID int64) (*sync.Mutex, map[int64]*chatState) {
@@ -138,21 +139,31 @@ func (t *chatTable) chat(chatID int64) (wireChat, bool) {
 	return wireChat{}, false
 }
 
-// openQuery registers a new callback query and returns its id.
-func (t *chatTable) openQuery() string {
+// Kinds of query, by the method that answers them; the first letters prefix their ids.
+const (
+	callbackQuery    = "answerCallbackQuery"
+	preCheckoutQuery = "answerPreCheckoutQuery"
+	shippingQuery    = "answerShippingQuery"
+	inlineQuery      = "answerInlineQuery"
+)
+
+var queryPrefix = map[string]string{callbackQuery: "cq", preCheckoutQuery: "pq", shippingQuery: "sq", inlineQuery: "iq"}
+
+// openQuery registers a new query of kind and returns its id.
+func (t *chatTable) openQuery(kind string) string {
 	t.queriesMu.Lock()
 	defer t.queriesMu.Unlock()
 	t.queryID++
-	id := "cq" + strconv.FormatInt(t.queryID, 10)
-	t.queries[id] = struct{}{}
+	id := queryPrefix[kind] + strconv.FormatInt(t.queryID, 10)
+	t.queries[id] = kind
 	return id
 }
 
-// answerQuery closes an open callback query; false if it was not open.
-func (t *chatTable) answerQuery(id string) bool {
+// answerQuery closes an open query of kind; false if no such query was open.
+func (t *chatTable) answerQuery(id, kind string) bool {
 	t.queriesMu.Lock()
 	defer t.queriesMu.Unlock()
-	if _, ok := t.queries[id]; !ok {
+	if t.queries[id] != kind {
 		return false
 	}
 	delete(t.queries, id)

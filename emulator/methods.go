@@ -187,7 +187,7 @@ func (s *Server) answerCallbackQuery(p params) (any, error) {
 	if utf16Len(text) > maxAnswer {
 		return nil, badRequest("MESSAGE_TOO_LONG")
 	}
-	if !s.chats.answerQuery(id) {
+	if !s.chats.answerQuery(id, callbackQuery) {
 		s.refusedAnswers.Add(1)
 		return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
 	}
@@ -200,16 +200,9 @@ func (s *Server) sendPhoto(p params) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	photo, ok := p.files["photo"]
-	if !ok {
-		if ref, _ := p.str("photo"); ref != "" {
-			// A file_id or URL: the emulator stores no files and fetches nothing.
-			return nil, badRequest("wrong file identifier/HTTP URL specified")
-		}
-		return nil, badRequest("there is no photo in the request")
-	}
-	if len(photo) > maxPhoto {
-		return nil, &apiError{code: http.StatusRequestEntityTooLarge, description: "Request Entity Too Large"}
+	photo, err := upload(p, "photo", maxPhoto)
+	if err != nil {
+		return nil, err
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(photo))
 	if err != nil {
@@ -228,6 +221,22 @@ func (s *Server) sendPhoto(p params) (any, error) {
 		id := "photo" + strconv.FormatInt(chatID, 10) + "_" + strconv.FormatInt(m.MessageID, 10)
 		m.Photo = []wirePhotoSize{{FileID: id, FileUniqueID: id, Width: cfg.Width, Height: cfg.Height, FileSize: len(photo)}}
 	})
+}
+
+// upload reads the file a send method uploads in field, at most max bytes.
+func upload(p params, field string, max int) ([]byte, error) {
+	data, ok := p.files[field]
+	if !ok {
+		if ref, _ := p.str(field); ref != "" {
+			// A file_id or URL: the emulator stores no files and fetches nothing.
+			return nil, badRequest("wrong file identifier/HTTP URL specified")
+		}
+		return nil, badRequest("there is no %s in the request", field)
+	}
+	if len(data) > max {
+		return nil, &apiError{code: http.StatusRequestEntityTooLarge, description: "Request Entity Too Large"}
+	}
+	return data, nil
 }
 
 var chatActions = map[string]bool{

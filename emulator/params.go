@@ -27,6 +27,7 @@ type params struct {
 	json  map[string]json.RawMessage
 	form  url.Values
 	files map[string][]byte
+	names map[string]string // the files' names
 }
 
 func readParams(r *http.Request) (params, error) {
@@ -76,9 +77,9 @@ func readParams(r *http.Request) (params, error) {
 			}
 			if part.FileName() != "" {
 				if p.files == nil {
-					p.files = make(map[string][]byte)
+					p.files, p.names = make(map[string][]byte), make(map[string]string)
 				}
-				p.files[part.FormName()] = data
+				p.files[part.FormName()], p.names[part.FormName()] = data, part.FileName()
 				continue
 			}
 			p.form.Add(part.FormName(), string(data))

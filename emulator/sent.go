@@ -9,21 +9,30 @@ import (
 
 // Sent is one bot request the server accepted that a user would see.
 type Sent struct {
-	Seq       int64  // accept order, from 1
-	Method    string // "sendMessage", "editMessageText", "answerCallbackQuery", "sendPhoto", "sendChatAction"
+	Seq int64 // accept order, from 1
+	// Method is "sendMessage", "editMessageText", "deleteMessage", "sendPhoto",
+	// "sendDocument", "sendChatAction", or an answer: "answerCallbackQuery",
+	// "answerPreCheckoutQuery", "answerShippingQuery", "answerInlineQuery".
+	Method    string
 	ChatID    int64
 	MessageID int64  // the message sent or edited
 	ReplyTo   int64  // reply_parameters.message_id, or the legacy reply_to_message_id
-	Text      string // message text, photo caption, or callback answer text
+	Text      string // message text, caption, callback answer text, or a refusal's error_message
 	Buttons   [][]Button
 	// Photo is the uploaded photo file, with its pixel size.
 	Photo         []byte
 	Width, Height int
+	// Document is the file sendDocument uploaded, and its name.
+	Document []byte
+	FileName string
 	// Action is the chat action of sendChatAction.
 	Action string
-	// CallbackQueryID is the query answerCallbackQuery answered.
+	// CallbackQueryID is the query an answer method answered (whatever its kind).
 	CallbackQueryID string
-	At              time.Time
+	// OK is a pre-checkout or shipping answer's ok; Results counts an inline answer's.
+	OK      bool
+	Results int
+	At      time.Time
 }
 
 // outbox keeps what the bot sent, in accept order.

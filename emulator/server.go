@@ -207,6 +207,16 @@ func (s *Server) call(ctx context.Context, method string, p params) (any, error)
 		return s.sendPhoto(p)
 	case "sendchataction":
 		return s.sendChatAction(p)
+	case "senddocument":
+		return s.sendDocument(p)
+	case "deletemessage":
+		return s.deleteMessage(p)
+	case "answerprecheckoutquery":
+		return s.answerPayment(p, preCheckoutQuery, "pre_checkout_query_id")
+	case "answershippingquery":
+		return s.answerPayment(p, shippingQuery, "shipping_query_id")
+	case "answerinlinequery":
+		return s.answerInlineQuery(p)
 	}
 	return nil, &apiError{code: http.StatusNotFound, description: "Not Found: method not found"}
 }

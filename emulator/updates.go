@@ -279,7 +279,7 @@ type Pushed struct {
 	UpdateID        int64
 	ChatID          int64
 	MessageID       int64  // the user's message, or the message whose button was pressed
-	CallbackQueryID string // for a button press
+	CallbackQueryID string // for a button press, a pre-checkout, shipping or inline query
 }
 
 // User returns the user the emulator plays for id: the shape SendText uses.
@@ -326,7 +326,7 @@ func (s *Server) SendMessage(chat gotgbot.Chat, from gotgbot.User, text string) 
 func (s *Server) PressButton(userID, chatID, messageID int64, data string) (Pushed, error) {
 	u := User(userID)
 	from := wireUser{ID: u.Id, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username}
-	cq := &wireCallbackQuery{ID: s.chats.openQuery(), From: from, Data: data, ChatInstance: strconv.FormatInt(chatID, 10)}
+	cq := &wireCallbackQuery{ID: s.chats.openQuery(callbackQuery), From: from, Data: data, ChatInstance: strconv.FormatInt(chatID, 10)}
 	if msg, ok := s.chats.findBot(chatID, messageID); ok {
 		cq.Message = &msg
 	} else if chat, ok := s.chats.chat(chatID); ok {

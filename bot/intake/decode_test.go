@@ -5,7 +5,10 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/PaulSonOfLars/gotgbot/v2"
+
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/notebook"
 )
@@ -60,7 +63,8 @@ func FuzzDecodeUpdate(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	nb := &notebook.Notebook{Username: "troupe_bot", Charts: true, Admins: map[int64]bool{7: true}}
+	nb := &notebook.Notebook{Charts: true, Admins: map[int64]bool{7: true}}
+	me := &gotgbot.User{Id: 1, IsBot: true, Username: "troupe_bot"}
 	f.Add([]byte(`{"update_id":1,"message":{"chat_background_set":{"type":{"type":"fill","fill":{"type":"gradient"}}}}}`))
 	f.Add([]byte(`{"update_id":1,"chat_boost":{"boost":{"source":{"source":"premium"}}}}`))
 	f.Add([]byte(`{"update_id":5,"message":{"forward_origin":{"type":"hologram"}}}`))
@@ -76,8 +80,9 @@ func FuzzDecodeUpdate(f *testing.F) {
 		if u == nil || !json.Valid(raw) {
 			t.Fatalf("accepted %q as %v", raw, u)
 		}
-		actors.KeyOf(u)
-		c, actions := nb.Handle(notebook.Context{}, u)
+		key, _ := actors.KeyOf(u)
+		user, chat := actors.Origin(u)
+		c, actions := nb.Handle(notebook.Context{}, &bot.Update{Update: u, Me: me, Key: key, Sender: user, Chat: chat})
 		_ = c
 		for _, a := range actions {
 			if len(a.Text) > 4096*4 {

@@ -9,8 +9,6 @@ import (
 // Context is everything the notebook remembers about one user. It is a value: Handle
 // returns a new Context and never changes the one it was given.
 type Context struct {
-	// Messages counts the user's plain text messages (the n of the echo contract).
-	Messages int64
 	// Series holds the recorded values, oldest first.
 	Series Series
 	// PendingReset is the nonce of the /reset confirmation awaiting an answer, 0 if none.

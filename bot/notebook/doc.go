@@ -2,12 +2,11 @@
 // of numbers.
 //
 // A user sends numbers, optionally labelled ("42", "12.5 coffee"); the notebook records them
-// in the user's series and answers with statistics and, later, charts. Any other text is
-// answered by the echo contract of the load-test harness: the reply names the message and
-// starts with "#n ", n counting the user's plain text messages.
+// in the user's series and answers with statistics and charts; any other text is quoted
+// back with a hint. [New] returns it as a bot.App for bot.New.
 //
 // [Notebook.Handle] is a pure function of the user's [Context] and one update: it returns
-// the next Context and the [Action]s that answer the update, and performs no I/O, so every
+// the next Context and the bot.Actions that answer the update, and performs no I/O, so every
 // command is tested here without actors or HTTP. A Context is an immutable value: its series
 // is a persistent list whose versions share structure, so keeping the previous Context
 // costs nothing and committing the next one is O(1).

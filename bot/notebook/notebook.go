@@ -10,6 +10,7 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot"
 )
 
 // Limits bound what one user can store and send. Hitting one gets a clear reply.
@@ -26,11 +27,34 @@ type Limits struct {
 // DefaultLimits are Telegram's text limit and a series a chart can still show in full.
 var DefaultLimits = Limits{MaxValues: 10_000, MaxLabel: 64, MaxText: 4096}
 
+// Options configure the notebook.
+type Options struct {
+	// Admins may use /status; to everyone else it does not exist.
+	Admins []int64
+	// Chaos makes the text "panic" panic inside Handle, to exercise supervision.
+	Chaos bool
+	// Limits bound series, labels and messages; zero fields take DefaultLimits.
+	Limits Limits
+}
+
+// New returns the notebook as an App for bot.New.
+func New(opt Options) bot.App[Context] {
+	admins := make(map[int64]bool, len(opt.Admins))
+	for _, id := range opt.Admins {
+		admins[id] = true
+	}
+	return bot.App[Context]{
+		Name:  "notebook",
+		Logic: &Notebook{Admins: admins, Chaos: opt.Chaos, Charts: true, Limits: opt.Limits},
+		Size:  Context.Size,
+		// The notebook answers messages and its buttons; Telegram sends it nothing else.
+		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
+	}
+}
+
 // Notebook is the conversation. Its fields are configuration; Handle never changes them,
 // so one Notebook serves every user concurrently.
 type Notebook struct {
-	// Username is the bot's username, to tell "/stats@thisbot" from "/stats@otherbot".
-	Username string
 	// Admins may use /status; to everyone else it does not exist.
 	Admins map[int64]bool
 	// Charts enables /chart.
@@ -46,12 +70,18 @@ const ChaosPanic = "chaos: the user asked this actor to panic"
 
 const echoQuote = 64 // runes of a plain text message quoted back
 
+var (
+	_ bot.Logic[Context] = (*Notebook)(nil)
+	_ bot.Apologizer     = (*Notebook)(nil)
+	_ bot.Throttler      = (*Notebook)(nil)
+)
+
 // Handle answers one update. It returns the Context to commit and the actions to perform;
 // it never changes c.
-func (nb *Notebook) Handle(c Context, u *gotgbot.Update) (Context, []Action) {
+func (nb *Notebook) Handle(c Context, u *bot.Update) (Context, []bot.Action) {
 	switch {
 	case u.Message != nil:
-		return nb.message(c, u.Message, u.UpdateId)
+		return nb.message(c, u.Message, u.UpdateId, u.Me.Username)
 	case u.CallbackQuery != nil:
 		return nb.callback(c, u.CallbackQuery)
 	}
@@ -62,9 +92,9 @@ func (nb *Notebook) Handle(c Context, u *gotgbot.Update) (Context, []Action) {
 
 // Apology answers an update whose handling failed: nothing of it was recorded. When pause
 // is set, the user's messages are ignored for that long, and this is where they learn it.
-func (nb *Notebook) Apology(u *gotgbot.Update, reason any, pause time.Duration) []Action {
+func (nb *Notebook) Apology(u *bot.Update, err error, pause time.Duration) []bot.Action {
 	text := "Sorry, something went wrong with that message; nothing was recorded. Please try again."
-	if err, ok := reason.(error); ok && errors.Is(err, actors.ErrStateTooLarge) {
+	if errors.Is(err, actors.ErrStateTooLarge) {
 		text = "Your notebook is full, so that was not recorded. /undo or /reset makes room."
 	}
 	if pause > 0 {
@@ -72,19 +102,19 @@ func (nb *Notebook) Apology(u *gotgbot.Update, reason any, pause time.Duration) 
 			": messages you send meanwhile are ignored. Your recorded values are safe."
 	}
 	if u.CallbackQuery != nil {
-		return []Action{{Kind: AnswerCallback, Text: quote(text, 200)}}
+		return []bot.Action{bot.Answer(quote(text, 200))}
 	}
-	return []Action{reply(text)}
+	return []bot.Action{reply(text)}
 }
 
 // Throttled answers the first message of a flood: the user sends faster than anyone types,
 // and what they send meanwhile is skipped.
-func (nb *Notebook) Throttled(u *gotgbot.Update) []Action {
+func (nb *Notebook) Throttled(u *bot.Update) []bot.Action {
 	const text = "You're sending messages faster than I can read them, so I'm skipping some. Slow down and I'll catch up."
 	if u.CallbackQuery != nil {
-		return []Action{{Kind: AnswerCallback, Text: "Too fast: slow down a little."}}
+		return []bot.Action{bot.Answer("Too fast: slow down a little.")}
 	}
-	return []Action{reply(text)}
+	return []bot.Action{reply(text)}
 }
 
 // duration says d the way people do: "1 minute", "90 seconds", "2 hours".
@@ -99,7 +129,7 @@ func duration(d time.Duration) string {
 	}
 }
 
-func reply(text string) Action { return Action{Kind: SendReply, Text: text} }
+func reply(text string) bot.Action { return bot.Reply(text) }
 
 func (nb *Notebook) limits() Limits {
 	l := nb.Limits
@@ -115,80 +145,77 @@ func (nb *Notebook) limits() Limits {
 	return l
 }
 
-func (nb *Notebook) message(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
+func (nb *Notebook) message(c Context, m *gotgbot.Message, updateID int64, username string) (Context, []bot.Action) {
 	text := m.Text
 	if text == "" {
 		if m.Chat.Type != "private" {
 			return c, nil // service messages and media in groups are not for us
 		}
-		return c, []Action{reply("I read text only: send a number to record it, or /help.")}
+		return c, []bot.Action{reply("I read text only: send a number to record it, or /help.")}
 	}
 	if strings.HasPrefix(text, "/") {
-		return nb.command(c, m, updateID)
+		return nb.command(c, m, updateID, username)
 	}
 	return nb.plain(c, m)
 }
 
-// plain handles a text that is not a command: it counts (the n of the echo contract) and
-// is either a value to record or echoed back.
-func (nb *Notebook) plain(c Context, m *gotgbot.Message) (Context, []Action) {
+// plain handles a text that is not a command: a value to record, or quoted back.
+func (nb *Notebook) plain(c Context, m *gotgbot.Message) (Context, []bot.Action) {
 	lim := nb.limits()
 	if nb.Chaos && strings.TrimSpace(m.Text) == "panic" {
 		panic(ChaosPanic)
 	}
-	c.Messages++
-	n := "#" + strconv.FormatInt(c.Messages, 10) + " "
 	if size := textLen(m.Text); size > lim.MaxText {
-		return c, []Action{reply(fmt.Sprintf("%sThat message is %d characters long; I read at most %d.", n, size, lim.MaxText))}
+		return c, []bot.Action{reply(fmt.Sprintf("That message is %d characters long; I read at most %d.", size, lim.MaxText))}
 	}
 	v, label, isNumber, err := parseNumber(m.Text, lim.MaxLabel)
 	switch {
 	case !isNumber:
-		return c, []Action{reply(n + "“" + quote(m.Text, echoQuote) + "” is not a number. Send one like 42 or 12.5 coffee, or /help.")}
+		return c, []bot.Action{reply("“" + quote(m.Text, echoQuote) + "” is not a number. Send one like 42 or 12.5 coffee, or /help.")}
 	case err != nil:
-		return c, []Action{reply(n + "Not recorded: " + err.Error() + ".")}
+		return c, []bot.Action{reply("Not recorded: " + err.Error() + ".")}
 	}
 	e := Entry{Value: v, Label: label, At: m.Date}
 	series, oldest, dropped := c.Series.Append(e, lim.MaxValues)
 	c.Series = series
-	text := fmt.Sprintf("%sRecorded %s. %s, mean %s.", n, labelled(e), plural(series.Len(), "value", "values"), formatNumber(series.Mean()))
+	text := fmt.Sprintf("Recorded %s. %s, mean %s.", labelled(e), plural(series.Len(), "value", "values"), formatNumber(series.Mean()))
 	if dropped {
 		text += fmt.Sprintf(" The notebook keeps your newest %d values, so the oldest, %s, was dropped.", lim.MaxValues, labelled(oldest))
 	}
-	return c, []Action{reply(text)}
+	return c, []bot.Action{reply(text)}
 }
 
-func (nb *Notebook) command(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
-	name, args, forUs := command(m.Text, nb.Username)
+func (nb *Notebook) command(c Context, m *gotgbot.Message, updateID int64, username string) (Context, []bot.Action) {
+	name, args, forUs := command(m.Text, username)
 	if !forUs {
 		return c, nil
 	}
-	noArgs := func(run func() (Context, []Action)) (Context, []Action) {
+	noArgs := func(run func() (Context, []bot.Action)) (Context, []bot.Action) {
 		if args != "" {
-			return c, []Action{reply(fmt.Sprintf("/%s takes no arguments. /help lists the commands.", name))}
+			return c, []bot.Action{reply(fmt.Sprintf("/%s takes no arguments. /help lists the commands.", name))}
 		}
 		return run()
 	}
 	switch name {
 	case "start":
 		// "/start payload" comes from deep links; the payload means nothing here.
-		return c, []Action{reply(greeting(m.From) + nb.help())}
+		return c, []bot.Action{reply(greeting(m.From) + nb.help())}
 	case "help":
-		return noArgs(func() (Context, []Action) { return c, []Action{reply(nb.help())} })
+		return noArgs(func() (Context, []bot.Action) { return c, []bot.Action{reply(nb.help())} })
 	case "stats":
-		return noArgs(func() (Context, []Action) { return c, []Action{reply(stats(c.Series))} })
+		return noArgs(func() (Context, []bot.Action) { return c, []bot.Action{reply(stats(c.Series))} })
 	case "undo":
-		return noArgs(func() (Context, []Action) { return undo(c) })
+		return noArgs(func() (Context, []bot.Action) { return undo(c) })
 	case "reset":
-		return noArgs(func() (Context, []Action) { return reset(c, m, updateID) })
+		return noArgs(func() (Context, []bot.Action) { return reset(c, m, updateID) })
 	case "chart":
 		return nb.chart(c, args)
 	case "status":
 		if m.From != nil && nb.Admins[m.From.Id] {
-			return noArgs(func() (Context, []Action) { return c, []Action{{Kind: SendStatus}} })
+			return noArgs(func() (Context, []bot.Action) { return c, []bot.Action{bot.Status()} })
 		}
 	}
-	return c, []Action{reply(unknown(name))}
+	return c, []bot.Action{reply(unknown(name))}
 }
 
 func unknown(name string) string {
@@ -227,13 +254,13 @@ func stats(s Series) string {
 		labelled(sum.Last))
 }
 
-func undo(c Context) (Context, []Action) {
+func undo(c Context) (Context, []bot.Action) {
 	series, removed, ok := c.Series.Undo()
 	if !ok {
-		return c, []Action{reply("Nothing to undo: no values recorded.")}
+		return c, []bot.Action{reply("Nothing to undo: no values recorded.")}
 	}
 	c.Series = series
-	return c, []Action{reply(fmt.Sprintf("Removed %s. %s left.", labelled(removed), plural(series.Len(), "value", "values")))}
+	return c, []bot.Action{reply(fmt.Sprintf("Removed %s. %s left.", labelled(removed), plural(series.Len(), "value", "values")))}
 }
 
 // Callback data of the /reset confirmation: "reset:yes:<nonce>@<owner>" or
@@ -241,22 +268,18 @@ func undo(c Context) (Context, []Action) {
 // older confirmation is stale; the owner is the user who asked (see owned).
 const resetPrefix = "reset:"
 
-func reset(c Context, m *gotgbot.Message, updateID int64) (Context, []Action) {
+func reset(c Context, m *gotgbot.Message, updateID int64) (Context, []bot.Action) {
 	n := c.Series.Len()
 	if n == 0 {
-		return c, []Action{reply("Nothing to reset: no values recorded.")}
+		return c, []bot.Action{reply("Nothing to reset: no values recorded.")}
 	}
 	c.PendingReset = updateID
 	nonce := strconv.FormatInt(updateID, 10)
 	owner := askedBy(m)
-	return c, []Action{{
-		Kind: SendReply,
-		Text: fmt.Sprintf("Delete %s? This cannot be undone.", all(n)),
-		Buttons: [][]Button{{
-			{Text: "Delete all", Data: owned(owner, resetPrefix+"yes:"+nonce)},
-			{Text: "Cancel", Data: owned(owner, resetPrefix+"no:"+nonce)},
-		}},
-	}}
+	return c, []bot.Action{bot.Reply(fmt.Sprintf("Delete %s? This cannot be undone.", all(n))).WithButtons(bot.Row(
+		bot.Data("Delete all", owned(owner, resetPrefix+"yes:"+nonce)),
+		bot.Data("Cancel", owned(owner, resetPrefix+"no:"+nonce)),
+	))}
 }
 
 // kept says the values stay: "your value stays", "your 7 values stay".
@@ -275,44 +298,44 @@ func all(n int) string {
 	return "all " + plural(n, "value", "values")
 }
 
-func (nb *Notebook) callback(c Context, q *gotgbot.CallbackQuery) (Context, []Action) {
+func (nb *Notebook) callback(c Context, q *gotgbot.CallbackQuery) (Context, []bot.Action) {
 	data, owner, known := ownerOf(q)
 	isReset := strings.HasPrefix(data, resetPrefix)
 	switch {
 	case !known && isReset:
 		// A confirmation from before buttons named their owner, pressed in a group: it may
 		// be another member's, so it is neither answered for nor edited.
-		return c, []Action{{Kind: AnswerCallback, Text: expired}}
+		return c, []bot.Action{bot.Answer(expired)}
 	case !known:
-		return c, []Action{{Kind: AnswerCallback, Text: "This button does nothing."}}
+		return c, []bot.Action{bot.Answer("This button does nothing.")}
 	case owner != q.From.Id:
 		// In a group this update reaches the presser's actor, not the owner's: refusing it
 		// here keeps the presser's context and the owner's message as they are.
-		return c, []Action{{Kind: AnswerCallback, Text: notYours}}
+		return c, []bot.Action{bot.Answer(notYours)}
 	}
 	answer, nonceText, ok := strings.Cut(strings.TrimPrefix(data, resetPrefix), ":")
 	nonce, err := strconv.ParseInt(nonceText, 10, 64)
 	if !isReset || !ok || err != nil || (answer != "yes" && answer != "no") {
-		return c, []Action{{Kind: AnswerCallback, Text: "This button does nothing."}}
+		return c, []bot.Action{bot.Answer("This button does nothing.")}
 	}
 	if nonce != c.PendingReset || nonce == 0 {
-		return c, []Action{
-			{Kind: AnswerCallback, Text: expired},
-			{Kind: EditMessage, Text: "This confirmation has expired. Send /reset again if you still want to."},
+		return c, []bot.Action{
+			bot.Answer(expired),
+			bot.Edit("This confirmation has expired. Send /reset again if you still want to."),
 		}
 	}
 	c.PendingReset = 0
 	if answer == "no" {
-		return c, []Action{
-			{Kind: AnswerCallback, Text: "Cancelled"},
-			{Kind: EditMessage, Text: "Reset cancelled; " + kept(c.Series.Len()) + "."},
+		return c, []bot.Action{
+			bot.Answer("Cancelled"),
+			bot.Edit("Reset cancelled; " + kept(c.Series.Len()) + "."),
 		}
 	}
 	n := c.Series.Len()
 	c.Series = Series{}
-	return c, []Action{
-		{Kind: AnswerCallback, Text: "Deleted"},
-		{Kind: EditMessage, Text: fmt.Sprintf("Deleted %s.", all(n))},
+	return c, []bot.Action{
+		bot.Answer("Deleted"),
+		bot.Edit(fmt.Sprintf("Deleted %s.", all(n))),
 	}
 }
 
@@ -321,19 +344,19 @@ const (
 	notYours = "This button is not yours: only the one who asked can press it."
 )
 
-func (nb *Notebook) chart(c Context, args string) (Context, []Action) {
+func (nb *Notebook) chart(c Context, args string) (Context, []bot.Action) {
 	if !nb.Charts {
-		return c, []Action{reply("Charts are not enabled yet.")}
+		return c, []bot.Action{reply("Charts are not enabled yet.")}
 	}
 	req, err := parseChart(args)
 	if err != nil {
-		return c, []Action{reply(err.Error())}
+		return c, []bot.Action{reply(err.Error())}
 	}
 	if c.Series.Len() == 0 {
-		return c, []Action{reply("No values to chart yet. Send a number to record it.")}
+		return c, []bot.Action{reply("No values to chart yet. Send a number to record it.")}
 	}
 	req.Series = c.Series
-	return c, []Action{{Kind: SendChart, Chart: req}}
+	return c, []bot.Action{req.action()}
 }
 
 // parseChart reads "/chart [line|bar|hist] [N]", in either order.

@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -13,33 +14,40 @@ import (
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot"
 )
 
 const user = 42
 
-func message(text string) *gotgbot.Update {
-	return &gotgbot.Update{UpdateId: 1, Message: &gotgbot.Message{
+// me is the bot, as getMe answered.
+var me = &gotgbot.User{Id: 1, IsBot: true, Username: "troupe_bot"}
+
+// wrap dresses u as the edge hands it to Logic.
+func wrap(u *gotgbot.Update) *bot.Update { return &bot.Update{Update: u, Me: me} }
+
+func message(text string) *bot.Update {
+	return wrap(&gotgbot.Update{UpdateId: 1, Message: &gotgbot.Message{
 		MessageId: 1, Date: 1700000000, Text: text,
 		From: &gotgbot.User{Id: user, FirstName: "Ada"},
 		Chat: gotgbot.Chat{Id: user, Type: "private"},
-	}}
+	}})
 }
 
-func press(data string) *gotgbot.Update {
-	return &gotgbot.Update{UpdateId: 1, CallbackQuery: &gotgbot.CallbackQuery{
+func press(data string) *bot.Update {
+	return wrap(&gotgbot.Update{UpdateId: 1, CallbackQuery: &gotgbot.CallbackQuery{
 		Id: "q", From: gotgbot.User{Id: user}, Data: data,
 		Message: gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: user, Type: "private"}},
-	}}
+	}})
 }
 
 func newNotebook() *Notebook {
-	return &Notebook{Username: "troupe_bot", Admins: map[int64]bool{7: true}}
+	return &Notebook{Admins: map[int64]bool{7: true}}
 }
 
 // replyText returns the text of the single reply in actions, failing otherwise.
-func replyText(tb testing.TB, actions []Action) string {
+func replyText(tb testing.TB, actions []bot.Action) string {
 	tb.Helper()
-	if len(actions) != 1 || actions[0].Kind != SendReply {
+	if len(actions) != 1 || actions[0].Kind != bot.SendText {
 		tb.Fatalf("actions = %+v, want one reply", actions)
 	}
 	return actions[0].Text
@@ -47,8 +55,8 @@ func replyText(tb testing.TB, actions []Action) string {
 
 // feed sends each text as a message in turn and returns the final context and the last
 // update's actions.
-func feed(nb *Notebook, c Context, texts ...string) (Context, []Action) {
-	var actions []Action
+func feed(nb *Notebook, c Context, texts ...string) (Context, []bot.Action) {
+	var actions []bot.Action
 	for _, t := range texts {
 		c, actions = nb.Handle(c, message(t))
 	}
@@ -62,29 +70,29 @@ func TestMessages(t *testing.T) {
 		text  string
 		want  string // exact reply, or a prefix when it ends with "…"
 	}{
-		{"integer", nil, "5", "#1 Recorded 5. 1 value, mean 5."},
-		{"decimal with label", nil, "12.5 coffee", "#1 Recorded 12.5 (coffee). 1 value, mean 12.5."},
-		{"decimal comma", nil, "12,5", "#1 Recorded 12.5. 1 value, mean 12.5."},
-		{"negative", nil, "-3", "#1 Recorded -3. 1 value, mean -3."},
-		{"exponent", nil, "1e3 steps", "#1 Recorded 1000 (steps). 1 value, mean 1000."},
-		{"label whitespace collapsed", nil, "7   long \n walk ", "#1 Recorded 7 (long walk). 1 value, mean 7."},
-		{"mean over values", []string{"1", "2"}, "6", "#3 Recorded 6. 3 values, mean 3."},
-		{"plain text", nil, "hello", "#1 “hello” is not a number. Send one like 42 or 12.5 coffee, or /help."},
-		{"inf is text", nil, "inf", "#1 “inf” is not a number…"},
-		{"nan is text", nil, "NaN", "#1 “NaN” is not a number…"},
-		{"hex is text", nil, "0x10", "#1 “0x10” is not a number…"},
-		{"two points is text", nil, "1.2.3", "#1 “1.2.3” is not a number…"},
-		{"underscores are text", nil, "1_000", "#1 “1_000” is not a number…"},
-		{"bare exponent is text", nil, "1e", "#1 “1e” is not a number…"},
-		{"out of range", nil, "1e999", "#1 Not recorded: numbers must be between -1e15 and 1e15."},
-		{"too large", nil, "2e15", "#1 Not recorded: numbers must be between…"},
-		{"label too long", nil, "1 " + strings.Repeat("x", 65), "#1 Not recorded: label too long: 65 characters, at most 64."},
-		{"label of 64 fits", nil, "1 " + strings.Repeat("é", 64), "#1 Recorded 1 (" + strings.Repeat("é", 64) + ")…"},
-		{"text too long", nil, strings.Repeat("a", 4097), "#1 That message is 4097 characters long; I read at most 4096."},
-		{"emoji count double", nil, strings.Repeat("😀", 2049), "#1 That message is 4098 characters long; I read at most 4096."},
-		{"long echo is cut", nil, strings.Repeat("word ", 40), "#1 “" + strings.Repeat("word ", 12) + "word…” is not a number…"},
-		{"commands do not count", []string{"/help", "/stats", "x"}, "y", "#2 “y” is not a number…"},
-		{"panic is text without chaos", nil, "panic", "#1 “panic” is not a number…"},
+		{"integer", nil, "5", "Recorded 5. 1 value, mean 5."},
+		{"decimal with label", nil, "12.5 coffee", "Recorded 12.5 (coffee). 1 value, mean 12.5."},
+		{"decimal comma", nil, "12,5", "Recorded 12.5. 1 value, mean 12.5."},
+		{"negative", nil, "-3", "Recorded -3. 1 value, mean -3."},
+		{"exponent", nil, "1e3 steps", "Recorded 1000 (steps). 1 value, mean 1000."},
+		{"label whitespace collapsed", nil, "7   long \n walk ", "Recorded 7 (long walk). 1 value, mean 7."},
+		{"mean over values", []string{"1", "2"}, "6", "Recorded 6. 3 values, mean 3."},
+		{"plain text", nil, "hello", "“hello” is not a number. Send one like 42 or 12.5 coffee, or /help."},
+		{"inf is text", nil, "inf", "“inf” is not a number…"},
+		{"nan is text", nil, "NaN", "“NaN” is not a number…"},
+		{"hex is text", nil, "0x10", "“0x10” is not a number…"},
+		{"two points is text", nil, "1.2.3", "“1.2.3” is not a number…"},
+		{"underscores are text", nil, "1_000", "“1_000” is not a number…"},
+		{"bare exponent is text", nil, "1e", "“1e” is not a number…"},
+		{"out of range", nil, "1e999", "Not recorded: numbers must be between -1e15 and 1e15."},
+		{"too large", nil, "2e15", "Not recorded: numbers must be between…"},
+		{"label too long", nil, "1 " + strings.Repeat("x", 65), "Not recorded: label too long: 65 characters, at most 64."},
+		{"label of 64 fits", nil, "1 " + strings.Repeat("é", 64), "Recorded 1 (" + strings.Repeat("é", 64) + ")…"},
+		{"text too long", nil, strings.Repeat("a", 4097), "That message is 4097 characters long; I read at most 4096."},
+		{"emoji count double", nil, strings.Repeat("😀", 2049), "That message is 4098 characters long; I read at most 4096."},
+		{"long echo is cut", nil, strings.Repeat("word ", 40), "“" + strings.Repeat("word ", 12) + "word…” is not a number…"},
+		{"commands do not count", []string{"/help", "/stats", "x"}, "y", "“y” is not a number…"},
+		{"panic is text without chaos", nil, "panic", "“panic” is not a number…"},
 		{"unknown command", nil, "/frobnicate", "I don't know /frobnicate. /help lists the commands."},
 		{"command case", nil, "/STATS", "No values yet. Send a number to record it."},
 		{"command for this bot", nil, "/stats@troupe_bot", "No values yet. Send a number to record it."},
@@ -128,17 +136,17 @@ func TestNoReply(t *testing.T) {
 	group.Message.Text = ""
 	tests := []struct {
 		name string
-		u    *gotgbot.Update
+		u    *bot.Update
 	}{
 		{"command for another bot", message("/stats@other_bot")},
 		{"media in a group", group},
-		{"edited message", &gotgbot.Update{EditedMessage: message("5").Message}},
-		{"channel post", &gotgbot.Update{ChannelPost: message("5").Message}},
+		{"edited message", wrap(&gotgbot.Update{EditedMessage: message("5").Message})},
+		{"channel post", wrap(&gotgbot.Update{ChannelPost: message("5").Message})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, actions := nb.Handle(Context{Messages: 3}, tt.u)
-			if len(actions) != 0 || c.Messages != 3 {
+			c, actions := nb.Handle(Context{PendingReset: 3}, tt.u)
+			if len(actions) != 0 || c.PendingReset != 3 {
 				t.Errorf("Handle = %+v, %+v; want no actions and the context unchanged", c, actions)
 			}
 		})
@@ -151,8 +159,8 @@ func TestMediaInPrivateChat(t *testing.T) {
 	if got := replyText(t, actions); got != "I read text only: send a number to record it, or /help." {
 		t.Errorf("reply = %q", got)
 	}
-	if c.Messages != 0 {
-		t.Errorf("a non-text message counted: n = %d", c.Messages)
+	if c != (Context{}) {
+		t.Errorf("a non-text message changed the context: %+v", c)
 	}
 }
 
@@ -160,8 +168,8 @@ func TestStatusForAdmins(t *testing.T) {
 	u := message("/status")
 	u.Message.From.Id = 7
 	_, actions := newNotebook().Handle(Context{}, u)
-	if len(actions) != 1 || actions[0].Kind != SendStatus {
-		t.Fatalf("actions = %+v, want one SendStatus", actions)
+	if len(actions) != 1 || actions[0].Kind != bot.SendStatus {
+		t.Fatalf("actions = %+v, want one bot.SendStatus", actions)
 	}
 	u.Message.Text = "/status now"
 	_, actions = newNotebook().Handle(Context{}, u)
@@ -185,19 +193,19 @@ func TestChaos(t *testing.T) {
 func TestApology(t *testing.T) {
 	nb := newNotebook()
 	tests := []struct {
-		name   string
-		reason any
-		pause  time.Duration
-		want   string
+		name  string
+		err   error
+		pause time.Duration
+		want  string
 	}{
-		{"crash", ChaosPanic, 0, "Sorry, something went wrong with that message; nothing was recorded. Please try again."},
+		{"crash", &bot.Crash{Value: ChaosPanic}, 0, "Sorry, something went wrong with that message; nothing was recorded. Please try again."},
 		{"full", fmt.Errorf("commit: %w", actors.ErrStateTooLarge), 0, "Your notebook is full, so that was not recorded. /undo or /reset makes room."},
-		{"paused", ChaosPanic, time.Minute, "Sorry, that failed too. After repeated errors I'm pausing for 1 minute: messages you send meanwhile are ignored. Your recorded values are safe."},
-		{"paused seconds", ChaosPanic, 90 * time.Second, "Sorry, that failed too. After repeated errors I'm pausing for 90 seconds…"},
+		{"paused", &bot.Crash{Value: ChaosPanic}, time.Minute, "Sorry, that failed too. After repeated errors I'm pausing for 1 minute: messages you send meanwhile are ignored. Your recorded values are safe."},
+		{"paused seconds", &bot.Crash{Value: ChaosPanic}, 90 * time.Second, "Sorry, that failed too. After repeated errors I'm pausing for 90 seconds…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := replyText(t, nb.Apology(message("panic"), tt.reason, tt.pause))
+			got := replyText(t, nb.Apology(message("panic"), tt.err, tt.pause))
 			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok && strings.HasPrefix(got, prefix) {
 				return
 			}
@@ -206,8 +214,8 @@ func TestApology(t *testing.T) {
 			}
 		})
 	}
-	a := nb.Apology(press("reset:yes:1"), "boom", 0)
-	if len(a) != 1 || a[0].Kind != AnswerCallback || len(a[0].Text) > 200 {
+	a := nb.Apology(press("reset:yes:1"), errors.New("boom"), 0)
+	if len(a) != 1 || a[0].Kind != bot.AnswerCallback || len(a[0].Text) > 200 {
 		t.Errorf("apology to a button = %+v, want a short callback answer", a)
 	}
 }
@@ -226,7 +234,7 @@ func TestSeriesLimit(t *testing.T) {
 	nb := newNotebook()
 	nb.Limits = Limits{MaxValues: 3}
 	c, actions := feed(nb, Context{}, "1", "2", "3", "4 last")
-	want := "#4 Recorded 4 (last). 3 values, mean 3. The notebook keeps your newest 3 values, so the oldest, 1, was dropped."
+	want := "Recorded 4 (last). 3 values, mean 3. The notebook keeps your newest 3 values, so the oldest, 1, was dropped."
 	if got := replyText(t, actions); got != want {
 		t.Errorf("reply = %q\nwant    %q", got, want)
 	}
@@ -241,7 +249,7 @@ func TestSeriesLimit(t *testing.T) {
 
 // pressIn is a press of data by user from on a message in chat (a private chat when chat is
 // from, else a group).
-func pressIn(data string, from, chat int64) *gotgbot.Update {
+func pressIn(data string, from, chat int64) *bot.Update {
 	u := press(data)
 	u.CallbackQuery.From = gotgbot.User{Id: from}
 	u.CallbackQuery.Message = gotgbot.Message{MessageId: 9, Chat: gotgbot.Chat{Id: chat, Type: "private"}}
@@ -307,13 +315,13 @@ func TestReset(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			next, actions := nb.Handle(c, pressIn(tt.data, tt.from, tt.chat))
-			if len(actions) == 0 || actions[0].Kind != AnswerCallback || actions[0].Text != tt.answer {
+			if len(actions) == 0 || actions[0].Kind != bot.AnswerCallback || actions[0].Text != tt.answer {
 				t.Fatalf("actions = %+v, want the answer %q first", actions, tt.answer)
 			}
 			switch {
 			case tt.edit == "" && len(actions) != 1:
 				t.Errorf("actions = %+v, want the answer alone", actions)
-			case tt.edit != "" && (len(actions) != 2 || actions[1].Kind != EditMessage || actions[1].Text != tt.edit):
+			case tt.edit != "" && (len(actions) != 2 || actions[1].Kind != bot.EditText || actions[1].Text != tt.edit):
 				t.Errorf("actions = %+v, want the edit %q", actions, tt.edit)
 			}
 			if got := next.Series.Len() == 0; got != tt.emptied {
@@ -322,7 +330,7 @@ func TestReset(t *testing.T) {
 			if got := next.PendingReset == 0; got != tt.answered {
 				t.Errorf("confirmation used up = %v, want %v", got, tt.answered)
 			}
-			if !tt.emptied && !tt.answered && (next.Messages != c.Messages || next.Series != c.Series) {
+			if !tt.emptied && !tt.answered && next.Series != c.Series {
 				t.Errorf("a refused press changed the context: %+v, was %+v", next, c)
 			}
 			if c.Series.Len() != 2 {
@@ -385,9 +393,9 @@ func TestLabelsAreClean(t *testing.T) {
 			if got := c.Series.At(0).Label; got != tt.label {
 				t.Errorf("label = %q, want %q", got, tt.label)
 			}
-			want := "#1 Recorded 5. 1 value, mean 5."
+			want := "Recorded 5. 1 value, mean 5."
 			if tt.label != "" {
-				want = "#1 Recorded 5 (" + tt.label + "). 1 value, mean 5."
+				want = "Recorded 5 (" + tt.label + "). 1 value, mean 5."
 			}
 			if got := replyText(t, actions); got != want {
 				t.Errorf("reply = %q, want %q", got, want)
@@ -398,7 +406,7 @@ func TestLabelsAreClean(t *testing.T) {
 
 func TestEchoDropsInvisible(t *testing.T) {
 	_, actions := newNotebook().Handle(Context{}, message("hi\u202e there\x00"))
-	if got, want := replyText(t, actions), "#1 “hi there” is not a number. Send one like 42 or 12.5 coffee, or /help."; got != want {
+	if got, want := replyText(t, actions), "“hi there” is not a number. Send one like 42 or 12.5 coffee, or /help."; got != want {
 		t.Errorf("reply = %q, want %q", got, want)
 	}
 }
@@ -537,11 +545,11 @@ func FuzzHandle(f *testing.F) {
 	nb.Limits = Limits{MaxValues: 5}
 	f.Fuzz(func(t *testing.T, text, data string) {
 		c, _ := feed(nb, Context{}, "1", "2 two", "/reset")
-		before := c.Messages
+		before := c.Series.Len()
 		c, actions := nb.Handle(c, message(text))
-		check := func(actions []Action) {
+		check := func(actions []bot.Action) {
 			for _, a := range actions {
-				if a.Kind != SendChart && a.Kind != SendStatus && (a.Text == "" || textLen(a.Text) > 4096) {
+				if a.Kind != bot.SendChart && a.Kind != bot.SendStatus && (a.Text == "" || textLen(a.Text) > 4096) {
 					t.Fatalf("action %+v: text empty or over 4096", a)
 				}
 				if !utf8.ValidString(a.Text) && utf8.ValidString(text) {
@@ -562,8 +570,8 @@ func FuzzHandle(f *testing.F) {
 				t.Fatalf("stored label %q has an invisible character or untrimmed space (at %d)", e.Label, i)
 			}
 		}
-		if c.Messages < before || c.Messages > before+1 || c.Series.Len() > 5 {
-			t.Fatalf("context went from n=%d to %+v", before, c)
+		if c.Series.Len() < min(before, 5)-1 || c.Series.Len() > 5 {
+			t.Fatalf("context went from %d values to %+v", before, c)
 		}
 		_, actions = nb.Handle(c, press(data))
 		check(actions)
@@ -572,7 +580,7 @@ func FuzzHandle(f *testing.F) {
 		if _, owner, known := ownerOf(q.CallbackQuery); !known || owner != user+1 {
 			next, actions := nb.Handle(c, q)
 			check(actions)
-			if next != c || len(actions) != 1 || actions[0].Kind != AnswerCallback {
+			if next != c || len(actions) != 1 || actions[0].Kind != bot.AnswerCallback {
 				t.Fatalf("a press of %q by another member: context %+v (was %+v), actions %+v", data, next, c, actions)
 			}
 		}

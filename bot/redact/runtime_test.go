@@ -32,8 +32,8 @@ func (panicky) Handle(s int, u *gotgbot.Update) (int, []string) {
 	}
 }
 
-func (panicky) Apology(*gotgbot.Update, any, time.Duration) []string { return nil }
-func (panicky) Throttled(*gotgbot.Update) []string                   { return nil }
+func (panicky) Apology(*gotgbot.Update, *actors.Crash, time.Duration) []string { return nil }
+func (panicky) Throttled(*gotgbot.Update) []string                             { return nil }
 
 type syncBuffer struct {
 	mu  sync.Mutex

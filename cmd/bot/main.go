@@ -25,9 +25,11 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/bot/redact"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -86,7 +88,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	log := slog.New(redact.Token(cfg.token).Handler(slog.NewJSONHandler(stderr, nil)))
-	b, err := bot.New(botConfig(cfg, cfg.token, cfg.apiURL, log))
+	b, err := newBot(cfg, botConfig(cfg, cfg.token, cfg.apiURL, log), cfg.admins)
 	if err != nil {
 		log.Error("cannot start", slog.Any("err", err))
 		return 1
@@ -114,6 +116,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	return 0
 }
 
+// apps are the applications -app picks from: each builds the edge running it, with admins
+// (the sandbox adds its user) allowed what operators are.
+var apps = map[string]func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error){
+	"notebook": func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error) {
+		return bot.New(bc, notebook.New(notebook.Options{Admins: admins, Chaos: cfg.chaos}))
+	},
+	"echo": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, error) {
+		return bot.New(bc, echo.New(echo.Options{Chaos: cfg.chaos}))
+	},
+}
+
+// newBot builds the edge running the application -app names (parseConfig checked it).
+func newBot(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error) {
+	return apps[cfg.app](cfg, bc, admins)
+}
+
 // botConfig carries the command's configuration into the bot's.
 func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 	return bot.Config{
@@ -122,8 +140,6 @@ func botConfig(cfg config, token, apiURL string, log *slog.Logger) bot.Config {
 		Webhook:         cfg.mode == "webhook",
 		WebhookURL:      cfg.webhookURL,
 		WebhookSecret:   cfg.webhookSecret,
-		Admins:          cfg.admins,
-		Chaos:           cfg.chaos,
 		Restart:         cfg.restart,
 		IdleTimeout:     cfg.idleTimeout,
 		MaxResident:     cfg.maxResident,

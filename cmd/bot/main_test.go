@@ -20,7 +20,7 @@ import (
 func TestParseConfig(t *testing.T) {
 	defaults := func(change func(*config)) config {
 		c := config{
-			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080",
+			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080", app: "notebook",
 			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
 			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
 			rateGlobal: 30, rateChat: 1, rateGroup: 20, floodRate: 2, floodBurst: 30,
@@ -71,6 +71,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "jitter over 1", args: []string{"-restart-jitter", "1.5"}, err: `-restart-jitter 1.5: must be between 0 and 1`},
 		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},
+		{name: "echo app", env: map[string]string{"BOT_APP": "echo"}, want: defaults(func(c *config) { c.app = "echo" })},
+		{name: "bad app", args: []string{"-app", "pong"}, err: `-app (env BOT_APP) "pong": must be notebook or echo`},
 		{name: "bad mode", args: []string{"-mode", "carrier-pigeon"}, err: `-mode (env BOT_MODE) "carrier-pigeon": must be polling or webhook`},
 		{
 			name: "webhook",
@@ -127,42 +129,73 @@ func TestEverySettingIsAFlag(t *testing.T) {
 }
 
 // TestSandboxTranscript pipes a conversation into the built binary, as a newcomer would,
-// and checks the transcript.
+// and checks the transcript: the notebook by default, the echo contract with -app echo.
 func TestSandboxTranscript(t *testing.T) {
-	bin := repotest.Bot(t)
-	script := strings.Join([]string{"/start", "5", "hello", "12.5 coffee", "/stats", "panic", "/undo", "/reset", ":tap 2", "/status", "/nope"}, "\n") + "\n"
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		script []string
+		want   []string // in order
+	}{
+		{
+			name:   "notebook",
+			args:   []string{"-chaos"},
+			script: []string{"/start", "5", "hello", "12.5 coffee", "/stats", "panic", "/undo", "/reset", ":tap 2", "/status", "/nope"},
+			want: []string{
+				"you: /start\nbot: Hi User! I'm a notebook for numbers.",
+				"you: 5\nbot: Recorded 5. 1 value, mean 5.\n",
+				"you: hello\nbot: “hello” is not a number.",
+				"you: 12.5 coffee\nbot: Recorded 12.5 (coffee). 2 values, mean 8.75.\n",
+				"you: /stats\nbot: 2 values\n     sum 17.5 · mean 8.75\n     min 5 · max 12.5 (coffee)\n     last 12.5 (coffee)\n",
+				"you: panic\nbot: Sorry, something went wrong with that message; nothing was recorded. Please try again.\n",
+				"you: /undo\nbot: Removed 12.5 (coffee). 1 value left.\n",
+				"you: /reset\nbot: Delete your 1 value? This cannot be undone.\n     [1: Delete all] [2: Cancel]   (:tap N)\n",
+				"you: :tap 2\nbot (notification): Cancelled\nbot (edited its message): Reset cancelled; your value stays.\n",
+				"you: /status\nbot: Troupe dev · up ",
+				"you: /nope\nbot: I don't know /nope. /help lists the commands.\n",
+			},
+		},
+		{
+			name:   "echo",
+			args:   []string{"-app", "echo", "-chaos"},
+			script: []string{"hello", "panic", "again", "/chart"},
+			want: []string{
+				"you: hello\nbot: #1 hello\n",
+				"you: panic\nbot: Sorry, something went wrong",
+				"you: again\nbot: #2 again\n",
+				"you: /chart\nbot: [photo 800×500 PNG",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := transcript(t, tc.args, tc.script)
+			rest := got
+			for _, w := range tc.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("transcript lacks (in order) %q\ntranscript:\n%s", w, got)
+				}
+				rest = rest[i+len(w):]
+			}
+		})
+	}
+}
+
+// transcript pipes script into the built binary in sandbox mode and returns its transcript.
+func transcript(tb testing.TB, args, script []string) string {
+	tb.Helper()
+	bin := repotest.Bot(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-chaos", "-listen", "127.0.0.1:0")
-	cmd.Stdin = strings.NewReader(script)
+	cmd := exec.CommandContext(ctx, bin, append(args, "-listen", "127.0.0.1:0")...)
+	cmd.Stdin = strings.NewReader(strings.Join(script, "\n") + "\n")
 	cmd.Env = []string{"HOME=/nonexistent"} // no token: sandbox mode
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("sandbox: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+		tb.Fatalf("sandbox: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	got := stdout.String()
-	want := []string{
-		"you: /start\nbot: Hi User! I'm a notebook for numbers.",
-		"you: 5\nbot: #1 Recorded 5. 1 value, mean 5.\n",
-		"you: hello\nbot: #2 “hello” is not a number.",
-		"you: 12.5 coffee\nbot: #3 Recorded 12.5 (coffee). 2 values, mean 8.75.\n",
-		"you: /stats\nbot: 2 values\n     sum 17.5 · mean 8.75\n     min 5 · max 12.5 (coffee)\n     last 12.5 (coffee)\n",
-		"you: panic\nbot: Sorry, something went wrong with that message; nothing was recorded. Please try again.\n",
-		"you: /undo\nbot: Removed 12.5 (coffee). 1 value left.\n",
-		"you: /reset\nbot: Delete your 1 value? This cannot be undone.\n     [1: Delete all] [2: Cancel]   (:tap N)\n",
-		"you: :tap 2\nbot (notification): Cancelled\nbot (edited its message): Reset cancelled; your value stays.\n",
-		"you: /status\nbot: Troupe dev · up ",
-		"you: /nope\nbot: I don't know /nope. /help lists the commands.\n",
-	}
-	rest := got
-	for _, w := range want {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("transcript lacks (in order) %q\ntranscript:\n%s", w, got)
-		}
-		rest = rest[i+len(w):]
-	}
+	return stdout.String()
 }
 
 func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }

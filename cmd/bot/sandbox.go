@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/actors"
-	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/emulator"
 )
@@ -53,7 +52,6 @@ func (s *sandbox) run(ctx context.Context) error {
 	defer emu.Close()
 	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
 	bc.Webhook = false // the sandbox's emulator is polled
-	bc.Admins = append([]int64{sandboxUser}, s.cfg.admins...)
 	// The emulator answers at once; a short long-poll keeps shutdown quick. Nothing is in
 	// flight at the end of input (chat waits for each line), only when Ctrl-C gives up on
 	// a message the bot is stuck on, so the drain is short too. Its one user is served
@@ -61,7 +59,7 @@ func (s *sandbox) run(ctx context.Context) error {
 	// full speed.
 	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, time.Second
 	bc.Limits, bc.Flood = outbound.Limits{}, actors.FloodLimit{}
-	b, err := bot.New(bc)
+	b, err := newBot(s.cfg, bc, append([]int64{sandboxUser}, s.cfg.admins...))
 	if err != nil {
 		return err
 	}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/examples/echo"
 )
 
 // TestServeOpsPrivateMetrics: with a private listener (-ops-listen), /metrics is served
 // there and not on the public port; without one, on the public port.
 func TestServeOpsPrivateMetrics(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	b, err := bot.New(bot.Config{Token: "1:ops", APIURL: "http://127.0.0.1:1", Webhook: true, Logger: log})
+	b, err := bot.New(bot.Config{Token: "1:ops", APIURL: "http://127.0.0.1:1", Webhook: true, Logger: log}, echo.New(echo.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,10 @@ import (
 // is kept small to keep CI quick.
 const ciRate429 = 0.02
 
-// TestProjectBotUnderLoad is the load test CI runs: the project's bot, in-process, with
-// many users at once, chaos on and some 429s; any audit error fails the build.
+// TestProjectBotUnderLoad is the load test CI runs: the project's edge running the echo
+// App, in-process, with many users at once, chaos on and some 429s; any audit error fails
+// the build. Echo sends no buttons, so nobody presses one here: the notebook's buttons are
+// tested end to end in package bot.
 func TestProjectBotUnderLoad(t *testing.T) {
 	cfg := testConfig(t, "-users", "200", "-messages", "10", "-chaos-rate", "0.05",
 		"-fail-429", fmt.Sprint(ciRate429), "-drain", "10s", "-reply-timeout", "10s")
@@ -21,8 +23,8 @@ func TestProjectBotUnderLoad(t *testing.T) {
 	if !r.Pass {
 		t.Errorf("audit failed: %v\n%+v", r.Failures, figures(r))
 	}
-	if r.MessagesSent != 2000 || r.CallbacksSent == 0 {
-		t.Errorf("sent %d messages and %d presses, want 2000 and some", r.MessagesSent, r.CallbacksSent)
+	if r.MessagesSent != 2000 {
+		t.Errorf("sent %d messages, want 2000", r.MessagesSent)
 	}
 	t.Logf("%.0f updates/s, p99 %.1f ms, %d × 429", r.ThroughputUPS, r.LatencyMS.P99, r.Errors429)
 }

@@ -9,9 +9,10 @@
 //	go run ./cmd/loadtest -rate 2000 -duration 30s         # latency at a fixed rate
 //	go run ./cmd/loadtest -bot-cmd './mybot -flag'         # any bot, same work
 //
-// By default the bot is the project's own, in-process. -bot-cmd spawns any bot instead, as
-// `sh -c 'exec CMD'` with TELEGRAM_API_URL and TELEGRAM_BOT_TOKEN (and BOT_CHAOS=true when
-// -chaos-rate asks for crashes) in its environment; its CPU time and peak resident memory
+// By default the bot is the project's own edge running the echo App (examples/echo),
+// in-process. -bot-cmd spawns any bot instead, as `sh -c 'exec CMD'` with TELEGRAM_API_URL
+// and TELEGRAM_BOT_TOKEN (and BOT_CHAOS=true when -chaos-rate asks for crashes) in its
+// environment, and BOT_APP=echo, which makes the project's binary run the echo App; its CPU time and peak resident memory
 // are read from /proc for its whole process group.
 //
 // The users send plain texts, numbers, /stats, /chart and /reset (then press the Cancel

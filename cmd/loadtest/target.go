@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/bot"
+	echoapp "github.com/troupebot/troupe/examples/echo"
 )
 
 // botEnv is what a bot under test is given.
@@ -80,17 +81,18 @@ func (r *inProcessRun) stop(grace time.Duration) error {
 	}
 }
 
-// troupe is the project's bot, in-process.
-var troupe = inProcess{label: "troupe (in-process)", run: func(ctx context.Context, env botEnv) error {
+// troupe is the project's edge running the echo App (the contract the audit checks),
+// in-process.
+var troupe = inProcess{label: "troupe -app echo (in-process)", run: func(ctx context.Context, env botEnv) error {
 	log := slog.New(slog.DiscardHandler)
 	if env.log != nil {
 		log = slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	b, err := bot.New(bot.Config{
-		Token: env.token, APIURL: env.apiURL, Chaos: env.chaos, Logger: log, Version: "loadtest",
+		Token: env.token, APIURL: env.apiURL, Logger: log, Version: "loadtest",
 		DrainTimeout: 10 * time.Second,
 		Webhook:      env.webhookURL != "", WebhookURL: env.webhookURL, WebhookSecret: env.webhookSecret,
-	})
+	}, echoapp.New(echoapp.Options{Chaos: env.chaos}))
 	if err != nil {
 		return err
 	}
@@ -116,7 +118,10 @@ func (c command) name() string { return c.line }
 
 func (c command) start(env botEnv) (running, error) {
 	cmd := exec.Command("sh", "-c", "exec "+c.line)
-	cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+env.apiURL, "TELEGRAM_BOT_TOKEN="+env.token)
+	// BOT_APP=echo makes the project's binary serve the echo contract (other bots ignore
+	// it); one set in the harness's own environment, or -app in CMD, wins.
+	cmd.Env = append([]string{"BOT_APP=echo"}, os.Environ()...)
+	cmd.Env = append(cmd.Env, "TELEGRAM_API_URL="+env.apiURL, "TELEGRAM_BOT_TOKEN="+env.token)
 	if env.chaos {
 		cmd.Env = append(cmd.Env, "BOT_CHAOS=true")
 	}

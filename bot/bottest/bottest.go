@@ -200,6 +200,17 @@ func (t Turn) Texts() []string {
 	return out
 }
 
+// Photos are the turn's photos, each a PNG that decoded.
+func (t Turn) Photos() []emulator.Sent {
+	var out []emulator.Sent
+	for _, s := range t.Sent {
+		if s.Method == "sendPhoto" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Keyboard is the last message of the turn that carries inline buttons (sent or edited),
 // the one a user would press next; the zero Sent if there is none.
 func (t Turn) Keyboard() emulator.Sent {

@@ -79,6 +79,9 @@ func TestPhotosAreDecodedPNGs(t *testing.T) {
 		t.Fatalf("chart turn = %+v, want one photo (the chat action left out)", turn.Sent)
 	}
 	p := turn.Sent[0]
+	if len(turn.Photos()) != 1 || turn.Photos()[0].Seq != p.Seq {
+		t.Errorf("Photos() = %+v, want the one photo", turn.Photos())
+	}
 	if p.Method != "sendPhoto" || p.Width == 0 || p.Height == 0 || p.Text != "three points" {
 		t.Errorf("photo = %s %dx%d %q", p.Method, p.Width, p.Height, p.Text)
 	}

@@ -5,7 +5,7 @@
 //
 //	h := bottest.Start(t, counter.New())
 //	turn := h.Send(1, "hello")   // user 1 writes; returns once the bot has finished it
-//	turn.Texts()                 // ["1 message so far."]
+//	turn.Texts()                 // ["1 so far."]
 //	confirm := h.Send(1, "/reset").Keyboard()
 //	h.Tap(1, confirm, "Yes")     // presses the button labelled Yes
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image/png"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -278,4 +279,40 @@ func (s *script) stop() {
 		s.cleanups[i]()
 	}
 	s.cleanups = nil
+}
+
+// Chat is one user's side of a conversation that prints as it goes: each message and
+// press, then the bot's turn. It remembers the last keyboard the bot showed, so Tap needs
+// only a label. Example functions print their transcript with it.
+type Chat struct {
+	h        *Harness
+	w        io.Writer
+	user     int64
+	keyboard emulator.Sent
+}
+
+// Chat starts user's side of a conversation printed to w.
+func (h *Harness) Chat(w io.Writer, user int64) *Chat { return &Chat{h: h, w: w, user: user} }
+
+// Say sends text, prints "user: text" and the bot's turn, and returns the turn.
+func (c *Chat) Say(text string) Turn {
+	c.h.tb.Helper()
+	fmt.Fprintf(c.w, "user: %s\n", text)
+	return c.show(c.h.Send(c.user, text))
+}
+
+// Tap presses the button labelled label on the last keyboard the bot showed, prints
+// "user taps [label]" and the bot's turn, and returns the turn.
+func (c *Chat) Tap(label string) Turn {
+	c.h.tb.Helper()
+	fmt.Fprintf(c.w, "user taps [%s]\n", label)
+	return c.show(c.h.Tap(c.user, c.keyboard, label))
+}
+
+func (c *Chat) show(t Turn) Turn {
+	fmt.Fprint(c.w, t)
+	if kb := t.Keyboard(); len(kb.Buttons) > 0 {
+		c.keyboard = kb
+	}
+	return t
 }

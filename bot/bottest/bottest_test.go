@@ -134,3 +134,15 @@ func TestScriptPanicsOnFailureAndStops(t *testing.T) {
 		t.Fatal("the emulator still answers after stop")
 	}
 }
+
+func TestChatPrintsAndTapsTheLastKeyboard(t *testing.T) {
+	var out strings.Builder
+	c := bottest.Start(t, probe()).Chat(&out, 7)
+	c.Say("ask")
+	c.Say("hello") // no keyboard: the one before stays the one to tap
+	c.Tap("No")
+	want := "user: ask\nbot: Sure? [Yes] [No]\nuser: hello\nbot: 2\nbot: again 2\nuser taps [No]\nbot (notice): Done\nbot (edited): You said no\n"
+	if out.String() != want {
+		t.Errorf("transcript:\n%s\nwant:\n%s", out.String(), want)
+	}
+}

@@ -15,6 +15,7 @@
 // edits and callback answers, in the order the emulator accepted them. A Harness is driven
 // by one goroutine at a time; for concurrent users drive [Harness.Emulator] directly.
 //
+// [Harness.Chat] plays one user and prints the conversation as it goes, for transcripts.
 // [Script] does the same for an Example function, where there is no test: a failure
 // panics, and the caller stops the bot. The test's Cleanup stops the bot (checking that Run returned cleanly) and the emulator.
 package bottest

@@ -1,7 +1,7 @@
 package bottest_test
 
 import (
-	"fmt"
+	"os"
 	"strings"
 
 	"github.com/troupebot/troupe/bot"
@@ -18,10 +18,9 @@ func Example() {
 	})}
 	h, stop := bottest.Script(shout)
 	defer stop()
-	for _, text := range []string{"hello", "louder"} {
-		fmt.Println("user:", text)
-		fmt.Print(h.Send(1, text))
-	}
+	c := h.Chat(os.Stdout, 1)
+	c.Say("hello")
+	c.Say("louder")
 	// Output:
 	// user: hello
 	// bot: HELLO!

@@ -2,6 +2,7 @@ package counter_test
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -14,19 +15,13 @@ import (
 func Example() {
 	h, stop := bottest.Script(counter.New())
 	defer stop()
-	say := func(text string) bottest.Turn {
-		fmt.Println("user:", text)
-		turn := h.Send(1, text)
-		fmt.Print(turn)
-		return turn
-	}
-	say("hello")
-	say("/boom")
-	say("hello again")
-	confirm := say("/reset").Keyboard()
-	fmt.Println("user presses [Yes]")
-	fmt.Print(h.Tap(1, confirm, "Yes"))
-	say("hi")
+	c := h.Chat(os.Stdout, 1)
+	c.Say("hello")
+	c.Say("/boom")
+	c.Say("hello again")
+	c.Say("/reset")
+	c.Tap("Yes")
+	c.Say("hi")
 	// Output:
 	// user: hello
 	// bot: 1 so far.
@@ -36,7 +31,7 @@ func Example() {
 	// bot: 2 so far.
 	// user: /reset
 	// bot: Reset your count of 2? [Yes] [No]
-	// user presses [Yes]
+	// user taps [Yes]
 	// bot (notice): Reset
 	// bot (edited): Count reset to 0.
 	// user: hi

@@ -2,6 +2,7 @@ package echo_test
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -15,9 +16,9 @@ import (
 func Example() {
 	h, stop := bottest.Script(echo.New(echo.Options{Chaos: true}))
 	defer stop()
+	c := h.Chat(os.Stdout, 42)
 	for _, text := range []string{"hello", "panic", "again", "/chart"} {
-		fmt.Println("user:", text)
-		fmt.Print(h.Send(42, text))
+		c.Say(text)
 	}
 	// Output:
 	// user: hello

@@ -1,7 +1,7 @@
 package form_test
 
 import (
-	"fmt"
+	"os"
 
 	"github.com/troupebot/troupe/bot/bottest"
 	"github.com/troupebot/troupe/examples/form"
@@ -12,23 +12,12 @@ import (
 func Example() {
 	h, stop := bottest.Script(form.New())
 	defer stop()
-	const user = 1
-	var keyboard bottest.Turn
-	say := func(text string) {
-		fmt.Println("user:", text)
-		turn := h.Send(user, text)
-		fmt.Print(turn)
-		keyboard = turn
-	}
-	tap := func(label string) {
-		fmt.Printf("user taps [%s]\n", label)
-		fmt.Print(h.Tap(user, keyboard.Keyboard(), label))
-	}
-	say("/log")
-	tap("Run")
-	say("half an hour")
-	say("30")
-	tap("Yes")
+	c := h.Chat(os.Stdout, 1)
+	c.Say("/log")
+	c.Tap("Run")
+	c.Say("half an hour")
+	c.Say("30")
+	c.Tap("Yes")
 	// Output:
 	// user: /log
 	// bot: What did you do? [Run] [Swim] [Ride]

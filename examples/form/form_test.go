@@ -1,6 +1,7 @@
 package form_test
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -39,55 +40,68 @@ func crashOn(text string) router.Middleware[form.State] {
 
 // chat is one user's side of the conversation, checking each turn's transcript.
 type chat struct {
-	t    *testing.T
-	h    *bottest.Harness
-	user int64
-	last bottest.Turn // the last turn that showed buttons
+	t *testing.T
+	*bottest.Chat
 }
 
-func (c *chat) turn(what string, turn bottest.Turn, want string) bottest.Turn {
+func newChat(t *testing.T, h *bottest.Harness, user int64) *chat {
+	return &chat{t: t, Chat: h.Chat(io.Discard, user)}
+}
+
+func (c *chat) check(what string, turn bottest.Turn, want string) bottest.Turn {
 	c.t.Helper()
 	if got := turn.String(); got != want {
 		c.t.Errorf("%s:\n got %q\nwant %q", what, got, want)
-	}
-	if len(turn.Keyboard().Buttons) > 0 {
-		c.last = turn
 	}
 	return turn
 }
 
 func (c *chat) send(text, want string) bottest.Turn {
 	c.t.Helper()
-	return c.turn("user sends "+text, c.h.Send(c.user, text), want)
+	return c.check("user sends "+text, c.Say(text), want)
 }
 
 func (c *chat) tap(label, want string) bottest.Turn {
 	c.t.Helper()
-	return c.turn("user taps "+label, c.h.Tap(c.user, c.last.Keyboard(), label), want)
+	return c.check("user taps "+label, c.Tap(label), want)
+}
+
+// The prompts the tests see again and again.
+const (
+	whatKind   = "bot: What did you do? [Run] [Swim] [Ride]\n"
+	howLong    = "bot: How many minutes?\n"
+	wrongCount = "bot: A whole number from 1 to 600, please.\n" + howLong
+	help       = "bot: /log a workout, /chart to see them all.\n"
+)
+
+// start runs the form for user on an edge whose clock the test moves.
+func start(t *testing.T, user int64) (*chat, *clock) {
+	t.Helper()
+	clk := &clock{now: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
+	return newChat(t, bottest.Start(t, form.New(), bottest.WithConfig(bot.Config{Now: clk.Now})), user), clk
 }
 
 func TestLogWorkouts(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
-	c := &chat{t: t, h: bottest.Start(t, form.New(), bottest.WithConfig(bot.Config{Now: clk.Now})), user: 3}
+	c, clk := start(t, 3)
 
 	c.send("/chart", "bot: Nothing logged yet: /log a workout.\n")
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.send("run", "bot: Pick one of the buttons, please.\nbot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Run", "bot (edited): Workout: run\nbot: How many minutes?\n")
-	c.send("a lot", "bot: A whole number from 1 to 600, please.\nbot: How many minutes?\n")
-	c.send("601", "bot: A whole number from 1 to 600, please.\nbot: How many minutes?\n")
+	c.send("/log", whatKind)
+	c.send("run", "bot: Pick one of the buttons, please.\n"+whatKind)
+	c.tap("Run", "bot (edited): Workout: run\n"+howLong)
+	c.send("a lot", wrongCount)
+	c.send("601", wrongCount)
 	c.send("30", "bot: Log 30 minutes of run? [Yes] [No]\n")
 	first := c.tap("Yes", "bot (edited): Logged.\nbot: [photo 800×500] Minutes per workout: 30 in all.\n")
 
 	clk.Add(24 * time.Hour)
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Swim", "bot (edited): Workout: swim\nbot: How many minutes?\n")
+	c.send("/log", whatKind)
+	c.tap("Swim", "bot (edited): Workout: swim\n"+howLong)
 	c.send("45", "bot: Log 45 minutes of swim? [Yes] [No]\n")
 	c.tap("No", "bot (edited): Not logged.\n")
 	c.tap("Yes", "bot (notice): This button has expired.\n")
 
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Ride", "bot (edited): Workout: ride\nbot: How many minutes?\n")
+	c.send("/log", whatKind)
+	c.tap("Ride", "bot (edited): Workout: ride\n"+howLong)
 	c.send("90", "bot: Log 90 minutes of ride? [Yes] [No]\n")
 	second := c.tap("Yes", "bot (edited): Logged.\nbot: [photo 800×500] Minutes per workout: 120 in all.\n")
 	if a, b := first.Photos()[0].Photo, second.Photos()[0].Photo; string(a) == string(b) {
@@ -96,18 +110,17 @@ func TestLogWorkouts(t *testing.T) {
 }
 
 func TestCancelAndTimeout(t *testing.T) {
-	clk := &clock{now: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
-	c := &chat{t: t, h: bottest.Start(t, form.New(), bottest.WithConfig(bot.Config{Now: clk.Now})), user: 4}
+	c, clk := start(t, 4)
 
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Run", "bot (edited): Workout: run\nbot: How many minutes?\n")
+	c.send("/log", whatKind)
+	c.tap("Run", "bot (edited): Workout: run\n"+howLong)
 	c.send("/cancel", "bot: Cancelled.\n")
-	c.send("30", "bot: /log a workout, /chart to see them all.\n")
+	c.send("30", help)
 
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Run", "bot (edited): Workout: run\nbot: How many minutes?\n")
+	c.send("/log", whatKind)
+	c.tap("Run", "bot (edited): Workout: run\n"+howLong)
 	clk.Add(2 * time.Hour) // the minutes step waits an hour
-	c.send("30", "bot: That took a while, so I stopped waiting. Start again whenever you like.\nbot: /log a workout, /chart to see them all.\n")
+	c.send("30", "bot: That took a while, so I stopped waiting. Start again whenever you like.\n"+help)
 	c.send("/chart", "bot: Nothing logged yet: /log a workout.\n")
 }
 
@@ -116,11 +129,11 @@ func TestCancelAndTimeout(t *testing.T) {
 func TestFormSurvivesACrash(t *testing.T) {
 	app := form.New()
 	app.Logic = router.With(app.Logic, crashOn("boom"))
-	c := &chat{t: t, h: bottest.Start(t, app), user: 5}
+	c := newChat(t, bottest.Start(t, app), 5)
 
-	c.send("/log", "bot: What did you do? [Run] [Swim] [Ride]\n")
-	c.tap("Swim", "bot (edited): Workout: swim\nbot: How many minutes?\n")
-	crash := c.h.Send(c.user, "boom")
+	c.send("/log", whatKind)
+	c.tap("Swim", "bot (edited): Workout: swim\n"+howLong)
+	crash := c.Say("boom")
 	if len(crash.Sent) != 1 || !strings.HasPrefix(crash.Sent[0].Text, "Sorry") {
 		t.Fatalf("crash answered %q, want the edge's apology", crash.Texts())
 	}

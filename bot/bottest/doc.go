@@ -16,6 +16,7 @@
 // by one goroutine at a time; for concurrent users drive [Harness.Emulator] directly.
 //
 // [Harness.Chat] plays one user and prints the conversation as it goes, for transcripts.
-// [Script] does the same for an Example function, where there is no test: a failure
-// panics, and the caller stops the bot. The test's Cleanup stops the bot (checking that Run returned cleanly) and the emulator.
+// [Script] starts a Harness for an Example function, where there is no test: a failure
+// panics, and the caller stops the bot. Otherwise the test's Cleanup stops the bot
+// (checking that Run returned cleanly) and the emulator.
 package bottest

@@ -80,7 +80,11 @@ func TestOperationsDoc(t *testing.T) {
 // ---------------------------------------------------------------------------------------
 // Links and examples in the docs.
 
-var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+var (
+	mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	// fenced is a code block, where "](" is Go (router.AdminOnly[S](ids...)), not a link.
+	fenced = regexp.MustCompile("(?ms)^\\s*```.*?^\\s*```")
+)
 
 // TestDocLinks checks that every relative link in the README and docs/ names a file (or
 // directory) of the repository.
@@ -97,7 +101,7 @@ func TestDocLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(root, page)
-		for _, m := range mdLink.FindAllStringSubmatch(string(text), -1) {
+		for _, m := range mdLink.FindAllStringSubmatch(fenced.ReplaceAllString(string(text), ""), -1) {
 			target, _, _ := strings.Cut(m[1], "#")
 			if target == "" || strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
@@ -113,7 +117,8 @@ func TestDocLinks(t *testing.T) {
 // TestExtendingExample compiles and tests the example bot in docs/extending.md, so the
 // page cannot drift from the runtime's API: every ```go block whose first line is
 // "// File: NAME.go" becomes docs/NAME.go in an overlay (nothing is written to the
-// repository), and `go test` runs them as a package.
+// repository), and `go test` runs them as a package. The bot shown is the counter example
+// in full: its block must be examples/counter/counter.go as it is.
 func TestExtendingExample(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles the example")
@@ -122,6 +127,19 @@ func TestExtendingExample(t *testing.T) {
 	blocks := regexp.MustCompile("(?s)```go\n// File: ([a-z_]+\\.go)\n(.*?)```").FindAllStringSubmatch(doc, -1)
 	if len(blocks) < 2 {
 		t.Fatalf("docs/extending.md has %d example files, want the bot and its test", len(blocks))
+	}
+	counter := repotest.ReadFile(t, "examples/counter/counter.go")
+	shown := false
+	for _, b := range blocks {
+		if b[1] == "counter.go" {
+			shown = true
+			if strings.TrimPrefix(b[2], "\n") != counter {
+				t.Error("the counter in docs/extending.md is not examples/counter/counter.go; paste the file again")
+			}
+		}
+	}
+	if !shown {
+		t.Error("docs/extending.md does not show counter.go")
 	}
 	abs := filepath.Join(repotest.Root(t), "docs")
 	tmp := t.TempDir()

@@ -58,7 +58,7 @@ var settings = []setting{
 	{"webhook-secret", "WEBHOOK_SECRET", "secret Telegram sends in X-Telegram-Bot-Api-Secret-Token; 1-256 of A-Z a-z 0-9 _ -, or any text when the bot registers the webhook (-webhook-url), which then uses its SHA-256 in hex"},
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
 	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
-	{"app", "BOT_APP", "the application to run: notebook, or echo (the load-test contract)"},
+	{"app", "BOT_APP", "the application to run: notebook; echo (the load-test contract); counter or form (examples)"},
 	{"idle-timeout", "BOT_IDLE_TIMEOUT", "a user actor idle this long is passivated (its context stays in the store)"},
 	{"max-resident", "BOT_MAX_RESIDENT", "cap on user actors in memory, least recently used passivated first; default sized to memory"},
 	{"max-restarts", "BOT_MAX_RESTARTS", "crashes of one user's actor within -restart-window before it is paused for -cooldown"},
@@ -218,7 +218,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		errs = append(errs, fmt.Errorf("-max-restarts %d: must be at least 1", c.restart.MaxRestarts))
 	}
 	if _, ok := apps[c.app]; !ok {
-		errs = append(errs, fmt.Errorf("-app (env %s) %q: must be notebook or echo", lookup("app").env, c.app))
+		errs = append(errs, fmt.Errorf("-app (env %s) %q: must be notebook, echo, counter or form", lookup("app").env, c.app))
 	}
 	switch c.mode {
 	case "polling", "webhook":

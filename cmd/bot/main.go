@@ -29,7 +29,9 @@ import (
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/bot/outbound"
 	"github.com/troupebot/troupe/bot/redact"
+	"github.com/troupebot/troupe/examples/counter"
 	"github.com/troupebot/troupe/examples/echo"
+	"github.com/troupebot/troupe/examples/form"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -125,6 +127,8 @@ var apps = map[string]func(cfg config, bc bot.Config, admins []int64) (*bot.Bot,
 	"echo": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, error) {
 		return bot.New(bc, echo.New(echo.Options{Chaos: cfg.chaos}))
 	},
+	"counter": func(_ config, bc bot.Config, _ []int64) (*bot.Bot, error) { return bot.New(bc, counter.New()) },
+	"form":    func(_ config, bc bot.Config, _ []int64) (*bot.Bot, error) { return bot.New(bc, form.New()) },
 }
 
 // newBot builds the edge running the application -app names (parseConfig checked it).

@@ -72,7 +72,8 @@ func TestParseConfig(t *testing.T) {
 		{name: "no restarts", args: []string{"-max-restarts", "0"}, err: `-max-restarts 0: must be at least 1`},
 		{name: "bad admin", args: []string{"-admins", "1,bob"}, err: `-admins (env BOT_ADMINS): "bob" is not a user id`},
 		{name: "echo app", env: map[string]string{"BOT_APP": "echo"}, want: defaults(func(c *config) { c.app = "echo" })},
-		{name: "bad app", args: []string{"-app", "pong"}, err: `-app (env BOT_APP) "pong": must be notebook or echo`},
+		{name: "bad app", args: []string{"-app", "pong"}, err: `-app (env BOT_APP) "pong": must be notebook, echo, counter or form`},
+		{name: "form app", args: []string{"-app", "form"}, want: defaults(func(c *config) { c.app = "form" })},
 		{name: "bad mode", args: []string{"-mode", "carrier-pigeon"}, err: `-mode (env BOT_MODE) "carrier-pigeon": must be polling or webhook`},
 		{
 			name: "webhook",

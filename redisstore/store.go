@@ -1,0 +1,400 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Errors a caller tells apart with errors.Is. Each comes wrapped with the key it is about.
+var (
+	// ErrStale refuses a commit whose loaded version is no longer the stored one: another
+	// writer (a second process, an older activation) committed since. Nothing was written;
+	// reload and handle the update again on the fresh state.
+	ErrStale = errors.New("redisstore: stale version")
+	// ErrDuplicate refuses a commit whose update_id is at or below the key's last committed
+	// one: the update was handled already. Nothing was written; its replies, if not yet
+	// acknowledged, are in the record's Outbox.
+	ErrDuplicate = errors.New("redisstore: update already committed")
+	// ErrCorrupt says a stored record cannot be decoded (damaged bytes, or written by a newer
+	// codec). The store never overwrites it: commits on that key are refused with it too.
+	ErrCorrupt = errors.New("redisstore: record cannot be decoded")
+	// ErrFull says Redis refused a write for want of memory (maxmemory with noeviction).
+	// Nothing was written.
+	ErrFull = errors.New("redisstore: redis is out of memory")
+)
+
+// Codec turns one state type into bytes and back. Snapshot encodes a whole state; Delta
+// encodes what changed from prev to next, or returns ok == false when a snapshot should be
+// written instead; Restore rebuilds the state from a snapshot and the deltas written after
+// it, oldest first. Encodings should begin with a format byte, so that records written by an
+// older build still decode and those of a newer build are refused (ErrCorrupt), not misread.
+type Codec[S any] interface {
+	Snapshot(s S) ([]byte, error)
+	Delta(prev, next S) (delta []byte, ok bool, err error)
+	Restore(snapshot []byte, deltas [][]byte) (S, error)
+}
+
+// Config configures a Store. URL and Codec are required.
+type Config[S any] struct {
+	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS.
+	URL   string
+	Codec Codec[S]
+	// Prefix begins every key; default "troupe".
+	Prefix string
+	// Timeout bounds every call, connecting included; default 2s.
+	Timeout time.Duration
+	// PoolSize is the number of pooled connections; 0 is go-redis's default, 10 per CPU.
+	PoolSize int
+	// MaxDeltas and MaxDeltaBytes bound the journal of a key: the commit that would exceed
+	// either writes a snapshot instead (compaction). A commit also compacts when the journal
+	// would outgrow the snapshot itself (past 4 KiB), so that loading never reads more than
+	// twice a snapshot's bytes. Defaults 1000 and 256 KiB.
+	MaxDeltas     int
+	MaxDeltaBytes int
+	// Hooks are added to the client, e.g. to count commands or bytes.
+	Hooks []redis.Hook
+}
+
+// compactFloor is the journal size below which a journal larger than its snapshot is
+// still kept: tiny states would otherwise be snapshotted on every commit.
+const compactFloor = 4 << 10
+
+// Store is the durable store of one state type on Redis or Valkey. It is safe for concurrent
+// use; one key should be committed by one writer at a time, and fencing refuses the others.
+type Store[S any] struct {
+	rdb   *redis.Client
+	codec Codec[S]
+	cfg   Config[S]
+}
+
+// Open connects to the server cfg.URL names and checks that it answers.
+func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
+	if cfg.Codec == nil {
+		return nil, errors.New("redisstore: open: no codec")
+	}
+	opt, err := redis.ParseURL(cfg.URL)
+	if err != nil {
+		// ParseURL's errors do not repeat the URL, which may hold a password.
+		return nil, fmt.Errorf("redisstore: open: parse the store URL: %w", err)
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "troupe"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	if cfg.MaxDeltas <= 0 {
+		cfg.MaxDeltas = 1000
+	}
+	if cfg.MaxDeltaBytes <= 0 {
+		cfg.MaxDeltaBytes = 256 << 10
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	opt.ContextTimeoutEnabled = true
+	if cfg.PoolSize > 0 {
+		opt.PoolSize = cfg.PoolSize
+	}
+	// Maintenance notifications are a Redis Cloud feature; Redis 7 and Valkey do not know
+	// the command that asks for them.
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	rdb := redis.NewClient(opt)
+	for _, h := range cfg.Hooks {
+		rdb.AddHook(h)
+	}
+	st := &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}
+	if err := st.Ping(ctx); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redisstore: open %s: %w", opt.Addr, err)
+	}
+	return st, nil
+}
+
+// Close closes the pooled connections.
+func (st *Store[S]) Close() error { return st.rdb.Close() }
+
+// Ping checks that the server answers, within the timeout: what /readyz asks.
+func (st *Store[S]) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
+	defer cancel()
+	if err := st.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redisstore: ping: %w", classify(err))
+	}
+	return nil
+}
+
+// Record is a key's committed state as loaded, and what the next commit needs.
+type Record[S any] struct {
+	State S
+	// Version counts the key's commits; 0 means nothing was ever committed.
+	Version int64
+	// UpdateID is the last committed update's id; 0 if none.
+	UpdateID int64
+	// Outbox holds the replies not yet acknowledged, in the order they were committed.
+	// In a Record that Commit returned, only the ones that commit added.
+	Outbox []Entry
+
+	journal      int // deltas since the snapshot
+	journalBytes int
+	snapshot     int // bytes of the snapshot
+}
+
+// Entry is one reply waiting in the outbox: the Data of the Seq-th reply of an update.
+type Entry struct {
+	UpdateID int64
+	Seq      int
+	Data     []byte
+}
+
+// Change is what one handled update commits.
+type Change[S any] struct {
+	// UpdateID is the update's id, > 0 and above the last committed one; 0 commits without
+	// deduplication and without outbox entries (e.g. a state change no update caused).
+	UpdateID int64
+	State    S
+	// Outbox holds the update's replies, encoded; they stay until acknowledged.
+	Outbox [][]byte
+}
+
+type keys struct{ rec, log, out string }
+
+// keysOf names a key's three Redis keys; the hash tag puts them in one cluster slot.
+func (st *Store[S]) keysOf(key int64) keys {
+	p := st.cfg.Prefix + ":{" + strconv.FormatInt(key, 10) + "}:"
+	return keys{rec: p + "rec", log: p + "log", out: p + "out"}
+}
+
+// Load returns key's committed record; Version == 0 (and the zero state) when there is none.
+func (st *Store[S]) Load(ctx context.Context, key int64) (Record[S], error) {
+	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
+	defer cancel()
+	k := st.keysOf(key)
+	res, err := loadScript.RunRO(ctx, st.rdb, []string{k.rec, k.log, k.out}).Slice()
+	if err != nil {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w", key, classify(err))
+	}
+	rec, _ := res[0].([]any)
+	log, _ := res[1].([]any)
+	out, _ := res[2].([]any)
+	if len(res) != 3 || len(rec) != 5 {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: unexpected reply %v", key, res)
+	}
+	return st.decode(key, rec, strs(log), strs(out))
+}
+
+func strs(a []any) []string {
+	s := make([]string, len(a))
+	for i, v := range a {
+		s[i], _ = v.(string)
+	}
+	return s
+
+}
+
+func (st *Store[S]) decode(key int64, f []any, log, out []string) (Record[S], error) {
+	var r Record[S]
+	corrupt := func(format string, a ...any) (Record[S], error) {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w: %s", key, ErrCorrupt, fmt.Sprintf(format, a...))
+	}
+	if f[0] == nil {
+		if len(log) > 0 || f[2] != nil {
+			return corrupt("a journal or snapshot without a version")
+		}
+		r.Outbox, _ = decodeOutbox(out) // replies may outlive a flushed record; keep them
+		return r, nil
+	}
+	var nums [5]int64
+	for _, i := range []int{0, 1, 3, 4} {
+		s, _ := f[i].(string)
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil && !(i == 1 && f[i] == nil) {
+			return corrupt("field %d is %q, not a number", i, s)
+		}
+		nums[i] = n
+	}
+	snap, ok := f[2].(string)
+	if !ok {
+		return corrupt("no snapshot")
+	}
+	if nums[3] != int64(len(log)) {
+		return corrupt("the journal holds %d deltas, the record says %d", len(log), nums[3])
+	}
+	deltas := make([][]byte, len(log))
+	for i, d := range log {
+		deltas[i] = []byte(d)
+	}
+	s, err := st.codec.Restore([]byte(snap), deltas)
+	if err != nil {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w: %w", key, ErrCorrupt, err)
+	}
+	entries, err := decodeOutbox(out)
+	if err != nil {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w: %w", key, ErrCorrupt, err)
+	}
+	r = Record[S]{State: s, Version: nums[0], UpdateID: nums[1], Outbox: entries,
+		journal: int(nums[3]), journalBytes: int(nums[4]), snapshot: len(snap)}
+	return r, nil
+}
+
+// Commit writes ch as the state following prev, which Load (or the previous Commit) returned,
+// in one atomic step: the delta (or a snapshot, when the codec has none or the journal is due
+// for compaction), the update id and the outbox entries, all or nothing. It returns the record
+// the next commit follows. It refuses with ErrDuplicate, ErrStale or ErrCorrupt, writing nothing.
+func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Change[S]) (Record[S], error) {
+	if ch.UpdateID <= 0 && len(ch.Outbox) > 0 {
+		return prev, fmt.Errorf("redisstore: commit key %d: outbox entries need an update id", key)
+	}
+	next := prev
+	next.State, next.Outbox = ch.State, nil
+	kind, payload, err := st.encode(prev, ch.State)
+	if err != nil {
+		return prev, fmt.Errorf("redisstore: commit key %d: encode: %w", key, err)
+	}
+	if kind == "s" {
+		next.journal, next.journalBytes, next.snapshot = 0, 0, len(payload)
+	} else {
+		next.journal, next.journalBytes = next.journal+1, next.journalBytes+len(payload)
+	}
+	args := make([]any, 0, 4+len(ch.Outbox))
+	args = append(args, prev.Version, ch.UpdateID, kind, payload)
+	for i, data := range ch.Outbox {
+		e := Entry{UpdateID: ch.UpdateID, Seq: i, Data: data}
+		next.Outbox = append(next.Outbox, e)
+		args = append(args, e.member())
+	}
+	k := st.keysOf(key)
+	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
+	defer cancel()
+	res, err := commitScript.Run(ctx, st.rdb, []string{k.rec, k.log, k.out}, args...).Int64Slice()
+	if err != nil {
+		return prev, fmt.Errorf("redisstore: commit key %d update %d: %w", key, ch.UpdateID, classify(err))
+	}
+	switch res[0] {
+	case 0:
+		next.Version = res[1]
+		if ch.UpdateID > 0 {
+			next.UpdateID = ch.UpdateID
+		}
+		return next, nil
+	case 1:
+		return prev, fmt.Errorf("redisstore: commit key %d: update %d, last committed %d: %w", key, ch.UpdateID, res[2], ErrDuplicate)
+	}
+	// A refused version may be a record nobody can load; say so rather than "stale", which
+	// would send the caller to reload in a loop.
+	if _, err := st.Load(ctx, key); errors.Is(err, ErrCorrupt) {
+		return prev, err
+	}
+	if res[0] == 3 {
+		return prev, fmt.Errorf("redisstore: commit key %d: %w: the journal does not match its record", key, ErrCorrupt)
+	}
+	return prev, fmt.Errorf("redisstore: commit key %d: loaded version %d, stored %d: %w", key, prev.Version, res[1], ErrStale)
+}
+
+// encode chooses between a delta and a snapshot: "d" or "s", and the bytes.
+func (st *Store[S]) encode(prev Record[S], s S) (kind string, payload []byte, err error) {
+	if prev.Version > 0 {
+		d, ok, err := st.codec.Delta(prev.State, s)
+		if err != nil {
+			return "", nil, err
+		}
+		n, b := prev.journal+1, prev.journalBytes+len(d)
+		if ok && n <= st.cfg.MaxDeltas && b <= st.cfg.MaxDeltaBytes && (b <= compactFloor || b <= prev.snapshot) {
+			return "d", d, nil
+		}
+	}
+	snap, err := st.codec.Snapshot(s)
+	return "s", snap, err
+}
+
+// Ack removes every outbox entry of one update: its replies were all accepted.
+func (st *Store[S]) Ack(ctx context.Context, key, updateID int64) error {
+	lo := binary.BigEndian.AppendUint64(nil, uint64(updateID))
+	hi := binary.BigEndian.AppendUint64(nil, uint64(updateID+1))
+	return st.ackRange(ctx, key, lo, hi)
+}
+
+// AckEntry removes one outbox entry: that reply was accepted.
+func (st *Store[S]) AckEntry(ctx context.Context, key int64, e Entry) error {
+	next := e
+	next.Seq++
+	return st.ackRange(ctx, key, e.id(), next.id())
+}
+
+// ackRange removes the members from lo (inclusive) up to hi (exclusive), compared as bytes.
+func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
+	defer cancel()
+	err := st.rdb.ZRemRangeByLex(ctx, st.keysOf(key).out, "["+string(lo), "("+string(hi)).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: ack key %d: %w", key, classify(err))
+	}
+	return nil
+}
+
+// An outbox member is the entry's id, 8 bytes of update id and 4 of seq, big-endian so that
+// the set's byte order is commit order, then its data. All members have score 0, so the
+// sorted set orders them by those bytes.
+func (e Entry) id() []byte {
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 12+len(e.Data)), uint64(e.UpdateID))
+	return binary.BigEndian.AppendUint32(b, uint32(e.Seq))
+}
+
+func (e Entry) member() []byte { return append(e.id(), e.Data...) }
+
+func decodeOutbox(members []string) ([]Entry, error) {
+	var out []Entry
+	for _, m := range members {
+		if len(m) < 12 {
+			return out, fmt.Errorf("an outbox entry of %d bytes", len(m))
+		}
+		out = append(out, Entry{
+			UpdateID: int64(binary.BigEndian.Uint64([]byte(m[:8]))),
+			Seq:      int(binary.BigEndian.Uint32([]byte(m[8:12]))),
+			Data:     []byte(m[12:]),
+		})
+	}
+	return out, nil
+}
+
+// classify marks the errors a caller acts on.
+func classify(err error) error {
+	if redis.IsOOMError(err) {
+		return fmt.Errorf("%w: %w", ErrFull, err)
+	}
+	return err
+}
+
+//go:embed commit.lua
+var commitSource string
+
+//go:embed load.lua
+var loadSource string
+
+var loadScript = redis.NewScript(loadSource)
+
+// commitScript runs by EVALSHA, falling back to EVAL when the server does not know it yet
+// (a restarted or flushed server).
+var commitScript = redis.NewScript(commitSource)
+
+// Outbox returns key's unacknowledged replies in commit order without decoding its state:
+// what a caller refused with ErrDuplicate sends.
+func (st *Store[S]) Outbox(ctx context.Context, key int64) ([]Entry, error) {
+	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
+	defer cancel()
+	members, err := st.rdb.ZRange(ctx, st.keysOf(key).out, 0, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: outbox of key %d: %w", key, classify(err))
+	}
+	entries, err := decodeOutbox(members)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: outbox of key %d: %w: %w", key, ErrCorrupt, err)
+	}
+	return entries, nil
+}

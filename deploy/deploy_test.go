@@ -9,6 +9,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -149,7 +150,13 @@ func checkReadiness(tb testing.TB, where, path string) {
 // ---------------------------------------------------------------------------------------
 // The bot itself, built and run with a deployment's environment.
 
-func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "troupe-bot-test")
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Exit(repotest.Main(m, dir))
+}
 
 // served is what a bot started with a deployment's environment showed of itself.
 type served struct {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"os"
 	"os/exec"
 	"reflect"
@@ -199,7 +200,13 @@ func transcript(tb testing.TB, args, script []string) string {
 	return stdout.String()
 }
 
-func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "troupe-bot-test")
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.Exit(repotest.Main(m, dir))
+}
 
 // TestHealthcheckSubcommand runs `bot healthcheck` against a live sandbox bot, then
 // against the same address once the bot is gone.

@@ -4,6 +4,7 @@
 package repotest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -56,22 +57,22 @@ func FreeAddr(tb testing.TB) string {
 }
 
 var (
+	buildDir  string // set by Main
 	buildOnce sync.Once
 	built     string
 	buildErr  error
 )
 
-// Bot builds cmd/bot once per test process and returns the binary's path. A package whose
-// tests call it removes the binary with Main.
+// Bot builds cmd/bot once per test process, into the directory given to Main, and returns
+// the binary's path.
 func Bot(tb testing.TB) string {
 	tb.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "troupe-bot-test")
-		if err != nil {
-			buildErr = err
+		if buildDir == "" {
+			buildErr = errors.New("repotest: Bot needs TestMain to call repotest.Main with a directory")
 			return
 		}
-		built = filepath.Join(dir, "bot")
+		built = filepath.Join(buildDir, "bot")
 		cmd := exec.Command("go", "build", "-o", built, "./cmd/bot")
 		cmd.Dir = Root(tb)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -84,12 +85,20 @@ func Bot(tb testing.TB) string {
 	return built
 }
 
-// Main runs the tests and then removes the binary Bot built, if any, returning the exit
-// code for os.Exit: func TestMain(m *testing.M) { os.Exit(repotest.Main(m)) }.
-func Main(m *testing.M) int {
+// Main runs the tests with dir as where Bot builds the binary, then removes dir, and
+// returns the exit code for os.Exit. The test binary makes dir (this package writes nothing
+// of its own):
+//
+//	func TestMain(m *testing.M) {
+//		dir, err := os.MkdirTemp("", "troupe-bot-test")
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		os.Exit(repotest.Main(m, dir))
+//	}
+func Main(m *testing.M, dir string) int {
+	buildDir = dir
 	code := m.Run()
-	if built != "" {
-		os.RemoveAll(filepath.Dir(built))
-	}
+	os.RemoveAll(dir)
 	return code
 }

@@ -86,16 +86,8 @@ func Bot(tb testing.TB) string {
 }
 
 // Main runs the tests with dir as where Bot builds the binary, then removes dir, and
-// returns the exit code for os.Exit. The test binary makes dir (this package writes nothing
-// of its own):
-//
-//	func TestMain(m *testing.M) {
-//		dir, err := os.MkdirTemp("", "troupe-bot-test")
-//		if err != nil {
-//			log.Fatal(err)
-//		}
-//		os.Exit(repotest.Main(m, dir))
-//	}
+// returns the exit code for os.Exit. The test binary's TestMain makes dir (a temporary
+// directory) and passes it in: this package writes nothing of its own.
 func Main(m *testing.M, dir string) int {
 	buildDir = dir
 	code := m.Run()

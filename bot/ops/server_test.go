@@ -14,7 +14,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/ops"
+	"github.com/troupebot/troupe/internal/logtest"
 )
 
 // finisher is a runtime that finishes every update at once.
@@ -267,27 +267,9 @@ func TestServerCutsOff(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination the server's goroutines and the test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestServerErrorLog: net/http's own complaints arrive as structured slog lines.
 func TestServerErrorLog(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.WriteHeader(http.StatusTeapot) // net/http logs the superfluous call

@@ -1,7 +1,6 @@
 package redact_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot/redact"
+	"github.com/troupebot/troupe/internal/logtest"
 )
 
 type leakedToken struct{ URL string }
@@ -35,28 +35,11 @@ func (panicky) Handle(s int, u *gotgbot.Update) (int, []string) {
 func (panicky) Apology(*gotgbot.Update, *actors.Crash, time.Duration) []string { return nil }
 func (panicky) Throttled(*gotgbot.Update) []string                             { return nil }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestRuntimePanicsAreRedacted has user actors panic with the token in the panic value, and
 // checks the runtime's crash lines (and protoactor's own, which go to the same handler)
 // show it redacted.
 func TestRuntimePanicsAreRedacted(t *testing.T) {
-	var out syncBuffer
+	var out logtest.Buffer
 	log := slog.New(redact.Token(token).Handler(slog.NewJSONHandler(&out, nil)))
 	rt := actors.New(context.Background(), actors.Config{Logger: log}, actors.Logic[int, string](panicky{}),
 		actors.PerformFunc[string](func(_ context.Context, _ *gotgbot.Update, _ []string, done func()) { done() }),

@@ -220,13 +220,7 @@ func TestJournalOutOfMemory(t *testing.T) {
 	j := openJournal(t, srv.URL, func(c *redisstore.JournalConfig) { c.MaxBytes = 1 << 40; c.Cap = 1 << 30 })
 	c := raw(t, srv)
 	ctx := context.Background()
-	var used int64
-	for _, line := range strings.Split(c.Info(ctx, "memory").Val(), "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			used, _ = strconv.ParseInt(v, 10, 64)
-		}
-	}
-	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+(1<<20), 10)).Err(); err != nil {
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(usedMemory(t, c)+(1<<20), 10)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("x"), 16<<10)

@@ -78,6 +78,7 @@
 //   - [ErrJournalFull] (past Cap updates or MaxBytes bytes) and [ErrFull] (Redis out of
 //     memory) are backpressure: nothing of the batch was written; stop fetching, answer 503,
 //     report not ready, try again as updates finish. Other errors (down, timeout) likewise.
+//     [ErrBatchTooLarge] says the batch could not fit in an empty journal: split it.
 //   - Once an update is committed and its replies are in the outbox (or it failed for good),
 //     Finish it; batching many ids into one call costs a fraction per update.
 //   - On start, before new updates: page through Pending (after = the last id of the

@@ -17,6 +17,11 @@ import (
 // and room comes back as updates Finish.
 var ErrJournalFull = errors.New("redisstore: journal is full")
 
+// ErrBatchTooLarge refuses an Append whose new updates alone exceed Cap or MaxBytes: it could
+// never fit, however many updates finish. Nothing was written; split the batch (an update
+// bigger than MaxBytes cannot be journaled at all: raise MaxBytes).
+var ErrBatchTooLarge = errors.New("redisstore: batch exceeds the journal's bounds")
+
 // MaxUpdateID is the largest update id the journal takes: ids are sorted-set scores, exact
 // up to 2^53 (Telegram's identifiers have at most 52 significant bits).
 const MaxUpdateID = 1 << 53
@@ -146,7 +151,8 @@ func (j *Journal) Ping(ctx context.Context) error {
 // Append journals a batch in one atomic step and returns how many of its updates it added.
 // An update already pending, or among the Remember last finished, is skipped (a re-send); so
 // is a second copy within the batch. If the new updates would take the journal past Cap or
-// MaxBytes, nothing is added and the error is ErrJournalFull; if Redis is out of memory,
+// MaxBytes, nothing is added and the error is ErrJournalFull (ErrBatchTooLarge if they would
+// not fit in an empty journal either); if Redis is out of memory,
 // nothing is added and the error is ErrFull. Either way the caller must not acknowledge the
 // batch. A reply lost in transit makes the client run the script again, which then counts
 // what the lost run added as already there: rely on err, not on the count, to acknowledge.
@@ -171,8 +177,12 @@ func (j *Journal) Append(ctx context.Context, items []Item) (appended int, err e
 		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %w", first, last, classify(err))
 	}
 	if res[0] < 0 {
+		sentinel := ErrJournalFull
+		if res[3] > int64(j.cfg.Cap) || res[4] > j.cfg.MaxBytes {
+			sentinel = ErrBatchTooLarge
+		}
 		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %d new (%d bytes) on %d pending (%d bytes), bounds %d and %d bytes: %w",
-			first, last, res[3], res[4], res[1], res[2], j.cfg.Cap, j.cfg.MaxBytes, ErrJournalFull)
+			first, last, res[3], res[4], res[1], res[2], j.cfg.Cap, j.cfg.MaxBytes, sentinel)
 	}
 	return int(res[0]), nil
 }

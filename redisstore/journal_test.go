@@ -190,6 +190,10 @@ func TestJournalFullRefusesWholeBatch(t *testing.T) {
 	for i, b := range bounds {
 		t.Run(b.name, func(t *testing.T) {
 			j := openJournal(t, srv.URL, b.cfg, func(c *redisstore.JournalConfig) { c.Prefix = "full" + strconv.Itoa(i) })
+			// Six new updates exceed either bound on an empty journal: split, not wait.
+			if _, err := j.Append(ctx, updates(1, 2, 3, 4, 5, 6)); !errors.Is(err, redisstore.ErrBatchTooLarge) {
+				t.Fatalf("append of a batch past the bound on an empty journal: %v, want ErrBatchTooLarge", err)
+			}
 			mustAppend(t, j, 3, updates(1, 2, 3)...)
 			before := mustStats(t, j)
 			// Two new updates fit, three do not; the duplicate in the batch takes no room.

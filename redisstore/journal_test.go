@@ -17,16 +17,21 @@ import (
 
 func openJournal(tb testing.TB, url string, tweak ...func(*redisstore.JournalConfig)) *redisstore.Journal {
 	tb.Helper()
-	cfg := redisstore.JournalConfig{URL: url, Timeout: 2 * time.Second}
+	return mustOpen(tb, redisstore.OpenJournal, redisstore.JournalConfig{URL: url, Timeout: 2 * time.Second}, tweak...)
+}
+
+// mustOpen opens a store or a journal with cfg as tweak changes it, closed at cleanup.
+func mustOpen[C any, T interface{ Close() error }](tb testing.TB, open func(context.Context, C) (T, error), cfg C, tweak ...func(*C)) T {
+	tb.Helper()
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	j, err := redisstore.OpenJournal(context.Background(), cfg)
+	v, err := open(context.Background(), cfg)
 	if err != nil {
-		tb.Fatalf("open journal %s: %v", url, err)
+		tb.Fatalf("open %T: %v", cfg, err) // not cfg itself: its URL may hold a password
 	}
-	tb.Cleanup(func() { _ = j.Close() })
-	return j
+	tb.Cleanup(func() { _ = v.Close() })
+	return v
 }
 
 // update is the item of update id: routed by a key of its own, raw bytes naming both.
@@ -275,6 +280,18 @@ func TestJournalPausedRedisTimesOut(t *testing.T) {
 		"finish":  func() error { return j.Finish(ctx, 1) },
 		"stats":   func() error { _, err := j.Stats(ctx); return err },
 	}
+	failOnPause(t, calls)
+	srv.Resume()
+	eventually(t, "stats after resume", func() error { _, err := j.Stats(ctx); return err })
+	// A call that timed out may still have run once the server woke; whichever did, the
+	// journal reads whole.
+	pendingIDs(t, j, 10)
+}
+
+// failOnPause runs each call against a paused server, whose client has a 200ms timeout,
+// and fails t unless every call returns an error, and in time.
+func failOnPause(t *testing.T, calls map[string]func() error) {
+	t.Helper()
 	for name, call := range calls {
 		done := make(chan error, 1)
 		go func() { done <- call() }()
@@ -287,11 +304,6 @@ func TestJournalPausedRedisTimesOut(t *testing.T) {
 			t.Fatalf("%s on a paused redis still waits after 10s; its timeout is 200ms", name)
 		}
 	}
-	srv.Resume()
-	eventually(t, "stats after resume", func() error { _, err := j.Stats(ctx); return err })
-	// A call that timed out may still have run once the server woke; whichever did, the
-	// journal reads whole.
-	pendingIDs(t, j, 10)
 }
 
 func TestJournalSurvivesRedisRestart(t *testing.T) {

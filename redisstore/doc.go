@@ -57,4 +57,50 @@
 //
 // Not detected: bytes damaged between a writer's load and its commit, when the journal's
 // length still matches the record; the next compaction overwrites them with the writer's state.
+//
+// # Journal
+//
+// A [Journal] holds the updates intake took but the runtime has not finished, so that
+// Telegram is told "received" (the polling offset confirmed, the webhook's 200) only once an
+// update is durable. [OpenJournal] makes its own connections; [Store.Journal] shares the
+// store's. Its four keys share the hash tag {journal}:
+//
+//	troupe:{journal}:ids    sorted set: the pending update ids, score and member the id
+//	troupe:{journal}:items  hash: update id -> 8 bytes of routing key, big-endian, then the
+//	                        raw update
+//	troupe:{journal}:meta   hash: b, the bytes of the items
+//	troupe:{journal}:done   sorted set: the Remember (default 10,000) newest finished ids
+//
+// How intake and the runtime use it:
+//   - Polling: Append each getUpdates batch; confirm the offset past it only when Append
+//     returned no error. Webhook: Append the one update; answer 200 on no error, 503 on any
+//     error, so that Telegram sends it again.
+//   - [ErrJournalFull] (past Cap updates or MaxBytes bytes) and [ErrFull] (Redis out of
+//     memory) are backpressure: nothing of the batch was written; stop fetching, answer 503,
+//     report not ready, try again as updates finish. Other errors (down, timeout) likewise.
+//     [ErrBatchTooLarge] says the batch could not fit in an empty journal: split it.
+//   - Once an update is committed and its replies are in the outbox (or it failed for good),
+//     Finish it; batching many ids into one call costs a fraction per update.
+//   - On start, before new updates: page through Pending (after = the last id of the
+//     previous page) and hand the items to the runtime in that order. Update ids grow with
+//     arrival, so each key's updates replay in order.
+//
+// Append is one script, atomic for the whole batch: an id already pending, among the
+// remembered finished ones, or repeated in the batch is skipped, so a batch re-fetched after
+// a crash (offset not yet confirmed) or a webhook retried after a lost 200 is not journaled
+// twice. Dedup keeps a window of finished ids rather than one high-water mark on purpose:
+// under a webhook Telegram may deliver an update it retries (after a 503) after later ones of
+// other chats have finished, and a mark would drop it as a re-send. A re-send older than the
+// window is journaled again and handled again; the store's per-key update_id check
+// ([ErrDuplicate]) keeps it from being applied twice. Update ids must be in 1..2^53
+// ([MaxUpdateID]): they are sorted-set scores.
+//
+// Like a commit, Append declares itself a write script, so Redis out of memory refuses it
+// whole; Finish is allowed to run then (it frees more than it writes), so a full server can
+// drain; Pending and Stats are read-only scripts and run too.
+//
+// One journal is one Redis Cluster slot, so on a cluster it is a hot spot: every update of
+// the bot goes to one shard. It would be partitioned by routing key mod N ({journal.0} ...
+// {journal.N-1}), each partition bounded on its own; a key's updates stay in one partition,
+// so the replay keeps each key's order by reading partitions side by side. One is built.
 package redisstore

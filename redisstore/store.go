@@ -80,11 +80,6 @@ func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
 	if cfg.Codec == nil {
 		return nil, errors.New("redisstore: open: no codec")
 	}
-	opt, err := redis.ParseURL(cfg.URL)
-	if err != nil {
-		// ParseURL's errors do not repeat the URL, which may hold a password.
-		return nil, fmt.Errorf("redisstore: open: parse the store URL: %w", err)
-	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "troupe"
 	}
@@ -97,24 +92,39 @@ func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
 	if cfg.MaxDeltaBytes <= 0 {
 		cfg.MaxDeltaBytes = 256 << 10
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	rdb, err := newClient(cfg.URL, cfg.Timeout, cfg.PoolSize, cfg.Hooks)
+	if err != nil {
+		return nil, err
+	}
+	st := &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}
+	if err := st.Ping(ctx); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redisstore: open %s: %w", rdb.Options().Addr, err)
+	}
+	return st, nil
+}
+
+// newClient makes the pooled client a Store or a Journal uses: every call bounded by
+// timeout, connecting included.
+func newClient(url string, timeout time.Duration, poolSize int, hooks []redis.Hook) (*redis.Client, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		// ParseURL's errors do not repeat the URL, which may hold a password.
+		return nil, fmt.Errorf("redisstore: open: parse the store URL: %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
 	opt.ContextTimeoutEnabled = true
-	if cfg.PoolSize > 0 {
-		opt.PoolSize = cfg.PoolSize
+	if poolSize > 0 {
+		opt.PoolSize = poolSize
 	}
 	// Maintenance notifications are a Redis Cloud feature; Redis 7 and Valkey do not know
 	// the command that asks for them.
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	rdb := redis.NewClient(opt)
-	for _, h := range cfg.Hooks {
+	for _, h := range hooks {
 		rdb.AddHook(h)
 	}
-	st := &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}
-	if err := st.Ping(ctx); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redisstore: open %s: %w", opt.Addr, err)
-	}
-	return st, nil
+	return rdb, nil
 }
 
 // Close closes the pooled connections.

@@ -18,16 +18,7 @@ import (
 
 func open(tb testing.TB, url string, tweak ...func(*redisstore.Config[int64])) *redisstore.Store[int64] {
 	tb.Helper()
-	cfg := redisstore.Config[int64]{URL: url, Codec: redisstore.Int64Codec{}, Timeout: 2 * time.Second}
-	for _, f := range tweak {
-		f(&cfg)
-	}
-	st, err := redisstore.Open(context.Background(), cfg)
-	if err != nil {
-		tb.Fatalf("open %s: %v", url, err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
-	return st
+	return mustOpen(tb, redisstore.Open[int64], redisstore.Config[int64]{URL: url, Codec: redisstore.Int64Codec{}, Timeout: 2 * time.Second}, tweak...)
 }
 
 // raw is a plain client for looking at (and damaging) what the store wrote.
@@ -308,18 +299,7 @@ func TestPausedRedisTimesOut(t *testing.T) {
 		},
 		"ack": func() error { return st.Ack(context.Background(), 1, 1) },
 	}
-	for name, call := range calls {
-		done := make(chan error, 1)
-		go func() { done <- call() }()
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Fatalf("%s on a paused redis: no error", name)
-			}
-		case <-time.After(10 * time.Second): // a hang guard, fifty times the timeout
-			t.Fatalf("%s on a paused redis still waits after 10s; its timeout is 200ms", name)
-		}
-	}
+	failOnPause(t, calls)
 	srv.Resume()
 	eventually(t, "load after resume", func() error { _, err := st.Load(context.Background(), 1); return err })
 }
@@ -329,14 +309,7 @@ func TestFullRedisRefusesWholeCommits(t *testing.T) {
 	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.MaxDeltas = 1 << 30; c.MaxDeltaBytes = 1 << 30 })
 	c := raw(t, srv)
 	ctx := context.Background()
-	info := c.Info(ctx, "memory").Val()
-	var mem int64
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			mem, _ = strconv.ParseInt(v, 10, 64)
-		}
-	}
-	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(mem+(1<<20), 10)).Err(); err != nil {
+	if err := c.ConfigSet(ctx, "maxmemory", strconv.FormatInt(usedMemory(t, c)+(1<<20), 10)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	big := bytes.Repeat([]byte("x"), 16<<10)

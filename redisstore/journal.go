@@ -1,0 +1,268 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrJournalFull refuses an Append whose batch would take the journal past its Cap or
+// MaxBytes. Nothing of the batch was written: it is backpressure (stop fetching, answer 503),
+// and room comes back as updates Finish.
+var ErrJournalFull = errors.New("redisstore: journal is full")
+
+// ErrBatchTooLarge refuses an Append whose new updates alone exceed Cap or MaxBytes: it could
+// never fit, however many updates finish. Nothing was written; split the batch (an update
+// bigger than MaxBytes cannot be journaled at all: raise MaxBytes).
+var ErrBatchTooLarge = errors.New("redisstore: batch exceeds the journal's bounds")
+
+// MaxUpdateID is the largest update id the journal takes: ids are sorted-set scores, exact
+// up to 2^53 (Telegram's identifiers have at most 52 significant bits).
+const MaxUpdateID = 1 << 53
+
+// maxPage bounds one Pending call, so that one script's reply stays small.
+const maxPage = 1000
+
+// JournalConfig configures a Journal. URL is required for OpenJournal; Store.Journal shares
+// the store's client and ignores it.
+type JournalConfig struct {
+	// URL is redis://[user:password@]host:port[/db] or rediss:// for TLS.
+	URL string
+	// Prefix begins every key; default "troupe".
+	Prefix string
+	// Cap is the most unfinished updates the journal holds; default 100,000.
+	Cap int
+	// MaxBytes is the most bytes of unfinished updates (raw update plus 8 bytes of routing
+	// key each) the journal holds; default 64 MiB.
+	MaxBytes int64
+	// Remember is how many finished update ids the journal keeps, so that a re-sent update
+	// (a batch re-fetched after a crash, a webhook retried) is not journaled again; default
+	// 10,000, far more than one polling batch or one webhook's connections in flight.
+	Remember int
+	// Timeout bounds every call, connecting included; default 2s.
+	Timeout time.Duration
+	// Hooks are added to the client OpenJournal makes, e.g. to count bytes.
+	Hooks []redis.Hook
+}
+
+// Item is one journaled update: its id, the key it is routed by (user id, else chat id) and
+// the update as it arrived.
+type Item struct {
+	UpdateID int64
+	Key      int64
+	Raw      []byte
+}
+
+// JournalStats is what /status, /metrics and readiness report of the journal.
+type JournalStats struct {
+	// Len and Bytes are the unfinished updates and their bytes; Cap and MaxBytes their bounds.
+	Len, Cap        int
+	Bytes, MaxBytes int64
+	// Remembered counts the finished ids kept for deduplication.
+	Remembered int
+}
+
+// Journal is the intake's journal of updates not yet finished, on Redis or Valkey. It is safe
+// for concurrent use, also from several processes: each script is atomic.
+type Journal struct {
+	rdb  *redis.Client
+	own  bool // Close closes rdb
+	cfg  JournalConfig
+	keys []string // pending ids, items, meta, finished ids
+}
+
+// OpenJournal connects to the server cfg.URL names and checks that it answers.
+func OpenJournal(ctx context.Context, cfg JournalConfig) (*Journal, error) {
+	cfg = cfg.withDefaults()
+	rdb, err := newClient(cfg.URL, cfg.Timeout, 0, cfg.Hooks)
+	if err != nil {
+		return nil, err
+	}
+	j := newJournal(rdb, true, cfg)
+	if err := j.Ping(ctx); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redisstore: open journal %s: %w", rdb.Options().Addr, err)
+	}
+	return j, nil
+}
+
+// Journal returns a journal on the store's connections: one pool for both. Its Close does
+// not close them; the store's does. cfg.URL and cfg.Hooks are ignored; an empty Prefix or
+// Timeout is the store's.
+func (st *Store[S]) Journal(cfg JournalConfig) *Journal {
+	if cfg.Prefix == "" {
+		cfg.Prefix = st.cfg.Prefix
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = st.cfg.Timeout
+	}
+	return newJournal(st.rdb, false, cfg.withDefaults())
+}
+
+func (cfg JournalConfig) withDefaults() JournalConfig {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "troupe"
+	}
+	if cfg.Cap <= 0 {
+		cfg.Cap = 100_000
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 64 << 20
+	}
+	if cfg.Remember <= 0 {
+		cfg.Remember = 10_000
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 2 * time.Second
+	}
+	return cfg
+}
+
+// newJournal names the journal's keys; the hash tag {journal} puts them in one cluster slot.
+func newJournal(rdb *redis.Client, own bool, cfg JournalConfig) *Journal {
+	p := cfg.Prefix + ":{journal}:"
+	return &Journal{rdb: rdb, own: own, cfg: cfg, keys: []string{p + "ids", p + "items", p + "meta", p + "done"}}
+}
+
+// Close closes the connections OpenJournal made; on a store's journal it does nothing.
+func (j *Journal) Close() error {
+	if !j.own {
+		return nil
+	}
+	return j.rdb.Close()
+}
+
+// Ping checks that the server answers, within the timeout.
+func (j *Journal) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
+	defer cancel()
+	if err := j.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redisstore: ping: %w", classify(err))
+	}
+	return nil
+}
+
+// Append journals a batch in one atomic step and returns how many of its updates it added.
+// An update already pending, or among the Remember last finished, is skipped (a re-send); so
+// is a second copy within the batch. If the new updates would take the journal past Cap or
+// MaxBytes, nothing is added and the error is ErrJournalFull (ErrBatchTooLarge if they would
+// not fit in an empty journal either); if Redis is out of memory,
+// nothing is added and the error is ErrFull. Either way the caller must not acknowledge the
+// batch. A reply lost in transit makes the client run the script again, which then counts
+// what the lost run added as already there: rely on err, not on the count, to acknowledge.
+func (j *Journal) Append(ctx context.Context, items []Item) (appended int, err error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	args := make([]any, 0, 2+2*len(items))
+	args = append(args, j.cfg.Cap, j.cfg.MaxBytes)
+	for _, it := range items {
+		if it.UpdateID <= 0 || it.UpdateID > MaxUpdateID {
+			return 0, fmt.Errorf("redisstore: journal update %d: the id is not in 1..2^53", it.UpdateID)
+		}
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(it.Raw)), uint64(it.Key))
+		args = append(args, strconv.FormatInt(it.UpdateID, 10), append(v, it.Raw...))
+	}
+	first, last := items[0].UpdateID, items[len(items)-1].UpdateID
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
+	defer cancel()
+	res, err := appendScript.Run(ctx, j.rdb, j.keys, args...).Int64Slice()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %w", first, last, classify(err))
+	}
+	if res[0] < 0 {
+		sentinel := ErrJournalFull
+		if res[3] > int64(j.cfg.Cap) || res[4] > j.cfg.MaxBytes {
+			sentinel = ErrBatchTooLarge
+		}
+		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %d new (%d bytes) on %d pending (%d bytes), bounds %d and %d bytes: %w",
+			first, last, res[3], res[4], res[1], res[2], j.cfg.Cap, j.cfg.MaxBytes, sentinel)
+	}
+	return int(res[0]), nil
+}
+
+// Pending returns up to n unfinished updates with an id above after, in update id order:
+// the replay on start pages through it with after = the last id of the previous page. Ids
+// grow with arrival, so handing the items out in this order keeps each key's order. n <= 0,
+// or above 1,000, is 1,000.
+func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, error) {
+	if n <= 0 || n > maxPage {
+		n = maxPage
+	}
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
+	defer cancel()
+	res, err := readScript.RunRO(ctx, j.rdb, j.keys, "page", after, n).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: journal pending after %d: %w", after, classify(err))
+	}
+	items := make([]Item, 0, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		s, _ := res[i].(string)
+		id, err := strconv.ParseInt(s, 10, 64)
+		v, ok := res[i+1].(string)
+		if err != nil || !ok || len(v) < 8 {
+			return items, fmt.Errorf("redisstore: journal pending after %d: %w: update %q has no item of 8 bytes or more", after, ErrCorrupt, s)
+		}
+		items = append(items, Item{UpdateID: id, Key: int64(binary.BigEndian.Uint64([]byte(v[:8]))), Raw: []byte(v[8:])})
+	}
+	return items, nil
+}
+
+// Finish removes finished updates from the journal in one step and remembers their ids
+// (the Remember newest), so that a re-send is skipped. Finishing an id that is not pending
+// does nothing. It runs while Redis is out of memory too: draining is how the journal makes
+// room.
+func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 1+len(ids))
+	args = append(args, j.cfg.Remember)
+	for _, id := range ids {
+		args = append(args, strconv.FormatInt(id, 10))
+	}
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
+	defer cancel()
+	if err := finishScript.Run(ctx, j.rdb, j.keys, args...).Err(); err != nil {
+		return fmt.Errorf("redisstore: journal finish %d updates from %d: %w", len(ids), ids[0], classify(err))
+	}
+	return nil
+}
+
+// Stats returns the journal's size and bounds, read at one instant.
+func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
+	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
+	defer cancel()
+	res, err := readScript.RunRO(ctx, j.rdb, j.keys, "stats").Int64Slice()
+	if err != nil {
+		return JournalStats{}, fmt.Errorf("redisstore: journal stats: %w", classify(err))
+	}
+	return JournalStats{Len: int(res[0]), Bytes: res[1], Remembered: int(res[2]), Cap: j.cfg.Cap, MaxBytes: j.cfg.MaxBytes}, nil
+}
+
+// Len returns the number of unfinished updates.
+func (j *Journal) Len(ctx context.Context) (int, error) {
+	s, err := j.Stats(ctx)
+	return s.Len, err
+}
+
+//go:embed journal_append.lua
+var appendSource string
+
+//go:embed journal_finish.lua
+var finishSource string
+
+//go:embed journal_read.lua
+var readSource string
+
+var (
+	appendScript = redis.NewScript(appendSource)
+	finishScript = redis.NewScript(finishSource)
+	readScript   = redis.NewScript(readSource)
+)

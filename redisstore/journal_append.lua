@@ -1,0 +1,33 @@
+#!lua
+-- One batch appended to the journal, atomic. Without flags the server refuses the whole
+-- script while it is out of memory, so a batch is never half-written.
+-- KEYS: pending ids (sorted set, score = member = update id), items (hash: id -> 8 bytes of
+-- routing key, then the raw update), meta (hash: b = bytes of the items), finished ids.
+-- ARGV: cap (items), max bytes, then pairs of update id and item.
+-- Returns {added, pending after, bytes after} or {-1, pending, bytes, would add, its bytes}
+-- when the batch does not fit: then nothing was written.
+local ids, items, meta, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local cap, maxb = tonumber(ARGV[1]), tonumber(ARGV[2])
+local n = redis.call('ZCARD', ids)
+local b = tonumber(redis.call('HGET', meta, 'b') or '0')
+local add, seen = {}, {}
+local addb = 0
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  if not seen[id] and not redis.call('ZSCORE', ids, id) and not redis.call('ZSCORE', done, id) then
+    seen[id] = true
+    add[#add + 1] = i
+    addb = addb + #ARGV[i + 1]
+  end
+end
+if #add == 0 then
+  return {0, n, b}
+end
+if n + #add > cap or b + addb > maxb then
+  return {-1, n, b, #add, addb}
+end
+for _, i in ipairs(add) do
+  redis.call('ZADD', ids, ARGV[i], ARGV[i])
+  redis.call('HSET', items, ARGV[i], ARGV[i + 1])
+end
+return {#add, n + #add, redis.call('HINCRBY', meta, 'b', addb)}

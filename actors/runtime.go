@@ -131,7 +131,10 @@ type counters struct {
 // sending names one update's outbox entries in Runtime.sending.
 type sending struct{ key, update int64 }
 
-type storeError struct{ err error }
+type storeError struct {
+	err error
+	at  time.Time
+}
 
 // ActionCodec encodes the actions of an update for a durable store's outbox, so that actions
 // committed but not finished when the process died are performed after it restarts. Encode
@@ -320,15 +323,21 @@ func (rt *Runtime[S, A]) Stats() Stats {
 // StoreErr returns the error of the store's last failed call, or nil once a call after it
 // succeeded: what readiness reports.
 func (rt *Runtime[S, A]) StoreErr() error {
+	err, _ := rt.StoreErrAt()
+	return err
+}
+
+// StoreErrAt is StoreErr with the time of that failure.
+func (rt *Runtime[S, A]) StoreErrAt() (error, time.Time) {
 	if e := rt.storeErr.Load(); e != nil {
-		return e.err
+		return e.err, e.at
 	}
-	return nil
+	return nil, time.Time{}
 }
 
 func (rt *Runtime[S, A]) storeFailed(err error) {
 	rt.counters.storeErrs.Add(1)
-	rt.storeErr.Store(&storeError{err: err})
+	rt.storeErr.Store(&storeError{err: err, at: rt.now()})
 }
 
 // storeOK clears the store's error; the load first keeps the hot path free of writes.

@@ -67,3 +67,6 @@ func refusal(err error) error {
 	}
 	return err
 }
+
+// Ping checks that the server answers: what readiness asks.
+func (st Store[S]) Ping(ctx context.Context) error { return st.rs.Ping(ctx) }

@@ -175,7 +175,7 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	}
 	b.me.Store(&gotgbot.User{})
 	var codec actors.ActionCodec[Action]
-	b.store.kind = "memory"
+	b.store.kind, b.store.now = "memory", cfg.Now
 	if store == nil {
 		store = actors.NewMemoryStore(actors.MemoryConfig[S]{MaxSize: cfg.MaxContextBytes, Size: app.Size, ExpireAfter: cfg.ContextExpiry})
 	} else {

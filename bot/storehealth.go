@@ -16,6 +16,7 @@ type pinger interface {
 type storeHealth struct {
 	kind string // "memory" or "durable"
 	ping pinger
+	now  func() time.Time
 
 	mu     sync.Mutex
 	at     time.Time
@@ -32,7 +33,7 @@ func (h *storeHealth) check() error {
 		return nil
 	}
 	h.mu.Lock()
-	if time.Since(h.at) < pingEvery || h.inPing {
+	if h.now().Sub(h.at) < pingEvery || h.inPing {
 		err := h.err
 		h.mu.Unlock()
 		return err
@@ -43,7 +44,7 @@ func (h *storeHealth) check() error {
 	err := h.ping.Ping(ctx)
 	cancel()
 	h.mu.Lock()
-	h.at, h.err, h.inPing = time.Now(), err, false
+	h.at, h.err, h.inPing = h.now(), err, false
 	h.mu.Unlock()
 	return err
 }

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -112,4 +116,100 @@ func TestSigkillOnRedisLosesNothing(t *testing.T) {
 	if dupes > 100 {
 		t.Errorf("%d duplicate replies, more than the 100 updates that can be in flight at a kill", dupes)
 	}
+}
+
+// TestRedisDownIsNotReady: while Redis is away /readyz answers 503 and /metrics says so, a
+// message is neither answered nor confirmed, and once Redis is back the bot is ready again
+// and the message is answered from where the user was.
+func TestRedisDownIsNotReady(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	const token = "79:ready-token"
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	later := func() { clock.Add(int64(time.Minute)) } // past the cached ping and the last error
+
+	cfg, err := parseConfig([]string{"-app", "echo", "-store", srv.URL}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	bc := botConfig(cfg, token, emu.URL(), log)
+	bc.PollTimeout, bc.Now = time.Second, now
+	b, closeStore, err := newBot(cfg, bc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx) }()
+	defer func() { cancel(); <-ran }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shutdown(serveOps(ln, b, "/webhook", log))
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if err := emu.WaitPolling(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := emu.SendText(5, "one")
+	if err := emu.WaitConfirmed(ctx, first.UpdateID); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz = %d with Redis up, want 200", code)
+	}
+
+	srv.Kill()
+	later()
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz = %d with Redis down, want 503", code)
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, "troupe_store_up 0") {
+		t.Errorf("/metrics does not say the store is down:\n%s", grepLines(body, "troupe_store"))
+	}
+	second, _ := emu.SendText(5, "two")
+
+	srv.Restart() // empty: what was committed before is gone, as after a FLUSHALL
+	later()
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Errorf("/readyz = %d with Redis back, want 200", code)
+	}
+	if err := emu.WaitConfirmed(ctx, second.UpdateID); err != nil {
+		t.Fatal(err)
+	}
+	sent := emu.Sent()
+	if got := sent[len(sent)-1]; got.ReplyTo != second.MessageID || got.Text != "#1 two" {
+		t.Errorf("last reply %+v, want #1 two answering message %d (the store was emptied)", got, second.MessageID)
+	}
+	if _, body := get("/metrics"); !strings.Contains(body, "troupe_store_up 1") {
+		t.Errorf("/metrics does not say the store is back:\n%s", grepLines(body, "troupe_store"))
+	}
+}
+
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -252,11 +252,9 @@ func take(tb testing.TB, rt *actors.Runtime[count, reply], u *gotgbot.Update) <-
 // wait returns the outcome, failing tb after a deadline.
 func wait(tb testing.TB, ch <-chan error) error {
 	tb.Helper()
-	select {
-	case err := <-ch:
-		return err
-	case <-time.After(10 * time.Second):
-		tb.Error("update not done within 10s")
+	err, ok := within(tb, ch, 10*time.Second, "outcome")
+	if !ok {
 		return errors.New("not done")
 	}
+	return err
 }

@@ -323,16 +323,16 @@ func (rt *Runtime[S, A]) Stats() Stats {
 // StoreErr returns the error of the store's last failed call, or nil once a call after it
 // succeeded: what readiness reports.
 func (rt *Runtime[S, A]) StoreErr() error {
-	err, _ := rt.StoreErrAt()
+	_, err := rt.StoreErrAt()
 	return err
 }
 
 // StoreErrAt is StoreErr with the time of that failure.
-func (rt *Runtime[S, A]) StoreErrAt() (error, time.Time) {
+func (rt *Runtime[S, A]) StoreErrAt() (time.Time, error) {
 	if e := rt.storeErr.Load(); e != nil {
-		return e.err, e.at
+		return e.at, e.err
 	}
-	return nil, time.Time{}
+	return time.Time{}, nil
 }
 
 func (rt *Runtime[S, A]) storeFailed(err error) {

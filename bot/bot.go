@@ -111,7 +111,7 @@ type engine interface {
 	intake.Deliverer
 	intake.Submitter
 	Stats() actors.Stats
-	StoreErrAt() (error, time.Time)
+	StoreErrAt() (time.Time, error)
 	Close(ctx context.Context) error
 }
 

@@ -60,7 +60,7 @@ func (b *Bot) StoreErr() error {
 	if err := b.store.check(); err != nil {
 		return err
 	}
-	if err, at := b.runtime.StoreErrAt(); err != nil && b.cfg.Now().Sub(at) < storeErrFor {
+	if at, err := b.runtime.StoreErrAt(); err != nil && b.cfg.Now().Sub(at) < storeErrFor {
 		return err
 	}
 	return nil

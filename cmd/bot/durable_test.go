@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -39,15 +38,7 @@ func TestSigkillOnRedisLosesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := func() (*exec.Cmd, *strings.Builder) {
-		cmd := exec.CommandContext(ctx, bin, "-app", "echo", "-store", srv.URL, "-listen", "127.0.0.1:0",
-			"-flood-rate", "0", "-rate-global", "0", "-rate-chat", "0", "-rate-group", "0")
-		cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+emu.URL(), "TELEGRAM_BOT_TOKEN="+token)
-		var logs strings.Builder
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &logs
+		return startUnpaced(ctx, t, bin, emu.URL(), token, "-app", "echo", "-store", srv.URL)
 	}
 
 	first, _ := start()

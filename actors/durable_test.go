@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/internal/redistest"
@@ -257,4 +258,36 @@ func wait(tb testing.TB, ch <-chan error) error {
 		return errors.New("not done")
 	}
 	return err
+}
+
+// TestCorruptRecordIsApologisedAndKept: a user whose stored record cannot be decoded gets an
+// apology, the update is finished (it would fail the same way again), the record is left as
+// it is, and another user is not affected.
+func TestCorruptRecordIsApologisedAndKept(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	ctx := context.Background()
+	if err := c.HSet(ctx, "troupe:{8}:rec", "v", "1", "s", "\xff garbage").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	rt := durableRuntime(t, openStore(t, srv.URL), rec)
+	for _, u := range []*gotgbot.Update{textUpdate(1, 8, "hi"), textUpdate(2, 9, "hi")} {
+		if err := wait(t, take(t, rt, u)); err != nil {
+			t.Errorf("update %d: %v, want it finished", u.UpdateId, err)
+		}
+	}
+	if got := rec.of(8); len(got) != 1 || got[0].n != 0 {
+		t.Errorf("corrupt user's replies %+v, want one apology", got)
+	}
+	if got := rec.of(9); len(got) != 1 || got[0].n != 1 {
+		t.Errorf("other user's replies %+v, want n=1", got)
+	}
+	if s := c.HGet(ctx, "troupe:{8}:rec", "s").Val(); s != "\xff garbage" {
+		t.Errorf("corrupt record now %q, want it left as it was", s)
+	}
+	if st := rt.Stats(); st.Corrupt != 1 || rt.StoreErr() != nil {
+		t.Errorf("stats %+v, store error %v: want 1 corrupt, the store healthy", st, rt.StoreErr())
+	}
 }

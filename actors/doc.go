@@ -17,6 +17,22 @@
 // behind the failing one stay in the mailbox and are handled by the new incarnation, in
 // order.
 //
+// # Durable stores
+//
+// A [Store] keeps a record per key: the state, its version and the last update it answers,
+// and, with [NewDurable] and an [ActionCodec], the update's actions not yet finished (the
+// outbox). A durable store fences commits (a writer whose loaded version is no longer the
+// stored one is refused with [ErrStale]: the actor reloads and handles the update again) and
+// deduplicates them by update id ([ErrDuplicate]: the update is not applied again, and what
+// its outbox still holds is sent). When a user's actor starts, the outbox goes out first,
+// before that user's new updates; each update's entries are acknowledged once the Performer
+// finished them, so actions are performed at least once. A record that cannot be decoded
+// ([ErrCorrupt]) gets the user an apology and is left as it is. A store that is down, slow or
+// full fails the update with [ErrNotKept] through [Runtime.Submit]: nothing was kept, the
+// user is told nothing, intake leaves it unconfirmed for Telegram to send again, and
+// [Runtime.StoreErr] reports the store unhealthy until a call succeeds. The [MemoryStore]
+// neither fences nor keeps an outbox: one process owns it, and loses it when it exits.
+//
 // Because Logic must not modify the state it is given, states are values whose large parts
 // are shared, never copied, between versions (persistent structures); a commit then costs
 // O(change), not O(state).

@@ -44,12 +44,24 @@ func submit(tb testing.TB, p *actors.Pool[string, string], req string) <-chan ou
 
 func result(tb testing.TB, ch <-chan outcome) outcome {
 	tb.Helper()
+	o, ok := within(tb, ch, 30*time.Second, "reply")
+	if !ok {
+		tb.FailNow()
+	}
+	return o
+}
+
+// within receives from ch, failing tb (without stopping it: it may run on another
+// goroutine) when nothing comes within d.
+func within[T any](tb testing.TB, ch <-chan T, d time.Duration, what string) (T, bool) {
+	tb.Helper()
 	select {
-	case o := <-ch:
-		return o
-	case <-time.After(30 * time.Second):
-		tb.Fatal("no reply within 30s")
-		return outcome{}
+	case v := <-ch:
+		return v, true
+	case <-time.After(d):
+		tb.Errorf("no %s within %v", what, d)
+		var zero T
+		return zero, false
 	}
 }
 

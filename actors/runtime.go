@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,6 +96,10 @@ type Runtime[S, A any] struct {
 	logic     Logic[S, A]
 	performer Performer[A]
 	store     Store[S]
+	codec     ActionCodec[A]
+	// sending holds the (key, update) pairs whose outbox entries this process is performing.
+	sending   sync.Map
+	storeErr  atomic.Pointer[storeError]
 	userProps *actor.Props
 	shards    []*actor.PID
 	closed    atomic.Bool
@@ -115,6 +120,30 @@ type counters struct {
 	paused     atomic.Int64
 	throttled  atomic.Int64
 	cooling    atomic.Int64
+	stale      atomic.Int64
+	duplicates atomic.Int64
+	notKept    atomic.Int64
+	corrupt    atomic.Int64
+	storeErrs  atomic.Int64
+	resent     atomic.Int64
+}
+
+// sending names one update's outbox entries in Runtime.sending.
+type sending struct{ key, update int64 }
+
+type storeError struct {
+	err error
+	at  time.Time
+}
+
+// ActionCodec encodes the actions of an update for a durable store's outbox, so that actions
+// committed but not finished when the process died are performed after it restarts. Encode
+// is given the update, because decoded actions are performed without it: Decode returns an
+// update standing for it, with what the Performer needs to know where the actions go.
+// Encodings should begin with a format byte, as a Store's codec's do.
+type ActionCodec[A any] interface {
+	Encode(u *gotgbot.Update, a A) ([]byte, error)
+	Decode(data []byte) (*gotgbot.Update, A, error)
 }
 
 // Stats is a snapshot of a Runtime's counters.
@@ -129,12 +158,24 @@ type Stats struct {
 	Passivated  int64 // user actors stopped for idleness or over MaxResident
 	Resident    int64 // user actors alive now (not yet stopped)
 	CoolingDown int64 // users paused after a crash loop
-	Restarts    RestartStats
+	// The store's part: commits refused as stale (each handled again), updates found
+	// committed already (not applied again), updates not kept because the store failed,
+	// records that cannot be decoded, failed store calls, and outbox actions performed
+	// again after a restart or a duplicate.
+	Stale, Duplicates, NotKept, Corrupt, StoreErrors, Resent int64
+	Restarts                                                 RestartStats
 }
 
 // New starts a Runtime that runs logic for every key, commits to store and hands actions to
 // performer. ctx bounds the work the runtime starts (the context handed to Perform).
 func New[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], performer Performer[A], store Store[S]) *Runtime[S, A] {
+	return NewDurable(ctx, cfg, logic, performer, store, nil)
+}
+
+// NewDurable is New with an outbox: codec encodes every update's actions into its commit,
+// and a user's actor performs what its record's outbox still holds when it starts, before
+// the user's new updates. A nil codec keeps no outbox.
+func NewDurable[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], performer Performer[A], store Store[S], codec ActionCodec[A]) *Runtime[S, A] {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -157,6 +198,7 @@ func New[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], performer
 		logic:     logic,
 		performer: performer,
 		store:     store,
+		codec:     codec,
 		system:    actor.NewActorSystem(actor.WithLoggerFactory(quietLogger(cfg.Logger))),
 		stopSweep: make(chan struct{}),
 		// A crash storm must not flood the log: a burst of 20 lines, then 5 a second.
@@ -233,12 +275,19 @@ func (rt *Runtime[S, A]) System() *actor.ActorSystem { return rt.system }
 // u's actions are finished, or once its apology is, if handling u failed. Updates with no
 // key (nil, or of a type newer than KeyOf knows) are finished at once.
 func (rt *Runtime[S, A]) Deliver(u *gotgbot.Update, done func()) error {
+	return rt.Submit(u, func(error) { done() })
+}
+
+// Submit is Deliver telling done whether u was kept: nil once it was handled (or answered
+// with an apology) and its actions finished; an error wrapping ErrNotKept when the store
+// could not commit it, so that nothing of it was kept and it should be delivered again.
+func (rt *Runtime[S, A]) Submit(u *gotgbot.Update, done func(err error)) error {
 	if rt.closed.Load() {
 		return ErrClosed
 	}
 	key, ok := KeyOf(u)
 	if !ok {
-		done()
+		done(nil)
 		return nil
 	}
 	rt.counters.delivered.Add(1)
@@ -259,10 +308,43 @@ func (rt *Runtime[S, A]) Stats() Stats {
 		Passivated:  rt.counters.passivated.Load(),
 		CoolingDown: rt.counters.cooling.Load(),
 		Restarts:    rt.restarts.stats(rt.now()),
+		Stale:       rt.counters.stale.Load(),
+		Duplicates:  rt.counters.duplicates.Load(),
+		NotKept:     rt.counters.notKept.Load(),
+		Corrupt:     rt.counters.corrupt.Load(),
+		StoreErrors: rt.counters.storeErrs.Load(),
+		Resent:      rt.counters.resent.Load(),
 	}
 	st.Resident = st.Spawned - rt.counters.stopped.Load()
-	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused - st.Throttled
+	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused - st.Throttled - st.Duplicates - st.NotKept
 	return st
+}
+
+// StoreErr returns the error of the store's last failed call, or nil once a call after it
+// succeeded: what readiness reports.
+func (rt *Runtime[S, A]) StoreErr() error {
+	_, err := rt.StoreErrAt()
+	return err
+}
+
+// StoreErrAt is StoreErr with the time of that failure.
+func (rt *Runtime[S, A]) StoreErrAt() (time.Time, error) {
+	if e := rt.storeErr.Load(); e != nil {
+		return e.at, e.err
+	}
+	return time.Time{}, nil
+}
+
+func (rt *Runtime[S, A]) storeFailed(err error) {
+	rt.counters.storeErrs.Add(1)
+	rt.storeErr.Store(&storeError{err: err, at: rt.now()})
+}
+
+// storeOK clears the store's error; the load first keeps the hot path free of writes.
+func (rt *Runtime[S, A]) storeOK() {
+	if rt.storeErr.Load() != nil {
+		rt.storeErr.Store(nil)
+	}
 }
 
 // Close stops every actor. Updates still queued in mailboxes are dropped, so the caller
@@ -394,16 +476,19 @@ type delivery struct {
 	seq    uint64 // the shard's number for it, per actor (see shard)
 	// throttled: answer with Logic.Throttled instead of handling (the user is flooding)
 	throttled bool
-	done      func()
+	done      func(error)
 	finished  atomic.Bool
 }
 
 // finish reports the update done, once: both the normal path and the crash path may try.
-func (d *delivery) finish() {
+func (d *delivery) finish(err error) {
 	if !d.finished.Swap(true) {
-		d.done()
+		d.done(err)
 	}
 }
+
+// ok finishes the update as kept.
+func (d *delivery) ok() { d.finish(nil) }
 
 // Crash is the reason a user actor fails with: which update, for which key, and why.
 type Crash struct {

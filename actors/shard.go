@@ -295,18 +295,18 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 	defer func() {
 		if r := recover(); r != nil {
 			s.rt.log.Error("apology failed", slog.Int64("key", d.key), slog.Int64("update", d.update.UpdateId), slog.Any("panic", r))
-			d.finish()
+			d.ok()
 		}
 	}()
 	s.rt.counters.crashes.Add(1)
-	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), d.finish)
+	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), d.ok)
 }
 
 // unanswered finishes d without handling it. The performer still sees it, with no
 // actions, so that what must be answered whatever happens (a button press, whose client
 // spins until answered) can be.
 func (s *shard[S, A]) unanswered(d *delivery) {
-	s.rt.performer.Perform(s.rt.ctx, d.update, nil, d.finish)
+	s.rt.performer.Perform(s.rt.ctx, d.update, nil, d.ok)
 }
 
 func (s *shard[S, A]) pushFront(ch *child) {

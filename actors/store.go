@@ -9,16 +9,68 @@ import (
 	"time"
 )
 
-// Store keeps the last committed state of every key. A user actor loads its key's state
-// when it starts (and after every restart) and commits after each update it handled.
-// Implementations must be safe for concurrent use by many actors; one key is only ever
-// used by one actor at a time.
+// Store keeps the last committed record of every key: its state, and with a durable store
+// the update that state answers and the actions of that update not yet performed (the
+// outbox). A user actor loads its key's record when it starts (and after every restart),
+// commits after each update it handled and acknowledges the outbox as the actions finish.
+// Implementations must be safe for concurrent use by many actors; a key is meant to be used
+// by one actor at a time, and a durable store fences the others off (ErrStale).
 type Store[S any] interface {
-	// Load returns the committed state of key, or ok == false if nothing was committed.
-	Load(ctx context.Context, key int64) (s S, ok bool, err error)
-	// Commit makes s the committed state of key.
-	Commit(ctx context.Context, key int64, s S) error
+	// Load returns the committed record of key; Version == 0 if nothing was committed.
+	Load(ctx context.Context, key int64) (Record[S], error)
+	// Commit makes ch the committed record of key, following prev (what Load or the last
+	// Commit returned), and returns the record the next commit follows. A durable store
+	// refuses with an error wrapping ErrStale, ErrDuplicate or ErrCorrupt, writing nothing.
+	Commit(ctx context.Context, key int64, prev Record[S], ch Change[S]) (Record[S], error)
+	// Ack removes the outbox entries of one update: its actions are finished.
+	Ack(ctx context.Context, key, updateID int64) error
 }
+
+// Record is a key's committed record as a Store returns it.
+type Record[S any] struct {
+	State S
+	// Version counts the key's commits (a store may start anywhere); 0 means none.
+	Version int64
+	// UpdateID is the last committed update's id; 0 if none or not kept.
+	UpdateID int64
+	// Outbox holds the encoded actions not yet acknowledged, in commit order; in a record
+	// Commit returned, only the ones that commit added.
+	Outbox []Entry
+	// Token is the store's own bookkeeping, handed back to it with the next Commit.
+	Token any
+}
+
+// Entry is one action waiting in the outbox: the Data of the Seq-th action of an update.
+type Entry struct {
+	UpdateID int64
+	Seq      int
+	Data     []byte
+}
+
+// Change is what one handled update commits.
+type Change[S any] struct {
+	// UpdateID is the update's id; a durable store refuses one at or below the last
+	// committed (ErrDuplicate).
+	UpdateID int64
+	State    S
+	// Outbox holds the update's actions, encoded (see ActionCodec); nil with no codec.
+	Outbox [][]byte
+}
+
+// The refusals a durable store's Commit wraps, for the runtime to tell apart.
+var (
+	// ErrStale: another writer committed since prev was loaded; nothing was written.
+	ErrStale = errors.New("actors: stale record")
+	// ErrDuplicate: the update was committed already; its actions, if not yet
+	// acknowledged, are in the record's outbox.
+	ErrDuplicate = errors.New("actors: update already committed")
+	// ErrCorrupt: the stored record cannot be decoded; the store keeps it as it is.
+	ErrCorrupt = errors.New("actors: record cannot be decoded")
+	// ErrNotKept is what Submit's done receives when the update could not be committed
+	// (the store is down, slow or full): nothing of it was kept, and intake should leave it
+	// unconfirmed so that Telegram delivers it again.
+	ErrNotKept = errors.New("actors: update not kept")
+)
 
 // ErrStateTooLarge is returned by MemoryStore.Commit for a state over MaxSize. The runtime
 // treats it like any failed update: nothing is committed and the user gets an apology.
@@ -44,7 +96,9 @@ type MemoryConfig[S any] struct {
 
 // MemoryStore is the default Store: committed states in memory, lost when the process
 // exits. A commit stores the value as it is, so its cost is that of a map assignment;
-// states must therefore be immutable values (see the package comment).
+// states must therefore be immutable values (see the package comment). It neither fences
+// nor deduplicates (one process owns its memory) and keeps no outbox: a crash of the
+// process loses the actions in flight with the states.
 type MemoryStore[S any] struct {
 	cfg    MemoryConfig[S]
 	shards [memoryShards]memoryShard[S]
@@ -87,14 +141,22 @@ func (st *MemoryStore[S]) clock() int64 {
 	return st.cfg.Now().Unix()
 }
 
-// Load returns the committed state of key.
-func (st *MemoryStore[S]) Load(_ context.Context, key int64) (S, bool, error) {
+// Load returns the committed record of key; Version is 1 for a state kept, 0 for none.
+func (st *MemoryStore[S]) Load(_ context.Context, key int64) (Record[S], error) {
+	s, ok := st.load(key)
+	if !ok {
+		return Record[S]{}, nil
+	}
+	return Record[S]{State: s, Version: 1}, nil
+}
+
+func (st *MemoryStore[S]) load(key int64) (S, bool) {
 	sh := st.shard(key)
 	if st.cfg.ExpireAfter <= 0 {
 		sh.mu.RLock()
 		e, ok := sh.m[key]
 		sh.mu.RUnlock()
-		return e.s, ok, nil
+		return e.s, ok
 	}
 	now := st.clock()
 	sh.mu.Lock()
@@ -103,32 +165,35 @@ func (st *MemoryStore[S]) Load(_ context.Context, key int64) (S, bool, error) {
 	if ok && st.expired(e, now) {
 		delete(sh.m, key)
 		var zero S
-		return zero, false, nil
+		return zero, false
 	}
 	if ok {
 		e.touched = now
 		sh.m[key] = e
 	}
-	return e.s, ok, nil
+	return e.s, ok
 }
 
-// Commit makes s the committed state of key.
-func (st *MemoryStore[S]) Commit(_ context.Context, key int64, s S) error {
+// Commit makes ch.State the committed state of key; the outbox is not kept.
+func (st *MemoryStore[S]) Commit(_ context.Context, key int64, prev Record[S], ch Change[S]) (Record[S], error) {
 	if st.cfg.MaxSize > 0 && st.cfg.Size != nil {
-		if n := st.cfg.Size(s); n > st.cfg.MaxSize {
-			return fmt.Errorf("commit key %d: %d bytes, at most %d: %w", key, n, st.cfg.MaxSize, ErrStateTooLarge)
+		if n := st.cfg.Size(ch.State); n > st.cfg.MaxSize {
+			return prev, fmt.Errorf("commit key %d: %d bytes, at most %d: %w", key, n, st.cfg.MaxSize, ErrStateTooLarge)
 		}
 	}
 	now := st.clock()
 	sh := st.shard(key)
 	sh.mu.Lock()
-	sh.m[key] = entry[S]{s: s, touched: now}
+	sh.m[key] = entry[S]{s: ch.State, touched: now}
 	sh.mu.Unlock()
 	if st.cfg.ExpireAfter > 0 {
 		st.sweepSome(now)
 	}
-	return nil
+	return Record[S]{State: ch.State, Version: prev.Version + 1, UpdateID: ch.UpdateID}, nil
 }
+
+// Ack does nothing: the memory store keeps no outbox.
+func (st *MemoryStore[S]) Ack(context.Context, int64, int64) error { return nil }
 
 func (st *MemoryStore[S]) expired(e entry[S], now int64) bool {
 	return now-e.touched >= int64(st.cfg.ExpireAfter/time.Second)

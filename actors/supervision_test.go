@@ -279,8 +279,8 @@ func TestStateTooLargeIsRefused(t *testing.T) {
 			t.Errorf("reply %d: n=%d, want %d", i, r.n, want[i])
 		}
 	}
-	if s, _, _ := store.Load(context.Background(), 1); s.n != 2 {
-		t.Errorf("committed state %d, want 2", s.n)
+	if r, _ := store.Load(context.Background(), 1); r.State.n != 2 {
+		t.Errorf("committed state %d, want 2", r.State.n)
 	}
 }
 
@@ -288,24 +288,24 @@ func TestStoreExpiry(t *testing.T) {
 	clk := newClock()
 	store := actors.NewMemoryStore(actors.MemoryConfig[int]{ExpireAfter: time.Hour, Now: clk.now})
 	ctx := context.Background()
-	store.Commit(ctx, 1, 10)
-	store.Commit(ctx, 2, 20)
+	store.Commit(ctx, 1, actors.Record[int]{}, actors.Change[int]{State: 10})
+	store.Commit(ctx, 2, actors.Record[int]{}, actors.Change[int]{State: 20})
 	clk.advance(50 * time.Minute)
-	if _, ok, _ := store.Load(ctx, 1); !ok {
+	if r, _ := store.Load(ctx, 1); r.Version == 0 {
 		t.Fatal("state 1 expired early")
 	}
 	clk.advance(20 * time.Minute) // 1 was loaded 20 minutes ago, 2 committed 70 minutes ago
-	if v, ok, _ := store.Load(ctx, 1); !ok || v != 10 {
-		t.Errorf("state 1 = %v, %v: loading it should have kept it", v, ok)
+	if r, _ := store.Load(ctx, 1); r.Version == 0 || r.State != 10 {
+		t.Errorf("state 1 = %+v: loading it should have kept it", r)
 	}
-	if _, ok, _ := store.Load(ctx, 2); ok {
+	if r, _ := store.Load(ctx, 2); r.Version != 0 {
 		t.Error("state 2 did not expire")
 	}
 	// Commits sweep: a key never loaded again is dropped too.
-	store.Commit(ctx, 3, 30)
+	store.Commit(ctx, 3, actors.Record[int]{}, actors.Change[int]{State: 30})
 	clk.advance(2 * time.Hour)
 	for i := range 2 * 64 {
-		store.Commit(ctx, int64(100+i), i)
+		store.Commit(ctx, int64(100+i), actors.Record[int]{}, actors.Change[int]{State: i})
 	}
 	if n := store.Len(); n > 2*64 {
 		t.Errorf("%d states kept, want the expired ones swept", n)
@@ -405,33 +405,49 @@ type flakyStore struct {
 	failures atomic.Int32
 }
 
-func (s *flakyStore) Load(ctx context.Context, key int64) (count, bool, error) {
+func (s *flakyStore) Load(ctx context.Context, key int64) (actors.Record[count], error) {
 	if s.failures.Add(-1) >= 0 {
-		return count{}, false, errors.New("database unreachable")
+		return actors.Record[count]{}, errors.New("database unreachable")
 	}
 	return s.MemoryStore.Load(ctx, key)
 }
 
-// TestStoreOutageIsApologisedNotLooped: while the store cannot load a user's context, each
-// update gets an apology and changes nothing; no restart loop; once the store answers, the
-// user carries on from their committed context.
-func TestStoreOutageIsApologisedNotLooped(t *testing.T) {
+// TestStoreOutageIsNotKeptNotLooped: while the store cannot load a user's context, each
+// update is finished as not kept (to be delivered again), changes nothing and is not
+// answered; the user's later updates wait for it; no restart loop; once the store answers,
+// the redelivered updates carry on from the committed context, in order.
+func TestStoreOutageIsNotKeptNotLooped(t *testing.T) {
 	rec := newRecorder()
 	store := &flakyStore{MemoryStore: actors.NewMemoryStore(actors.MemoryConfig[count]{})}
-	store.Commit(context.Background(), 1, count{n: 41})
-	store.failures.Store(3) // the actor's start, then two updates
+	store.Commit(context.Background(), 1, actors.Record[count]{}, actors.Change[count]{State: count{n: 41}})
+	store.failures.Store(2) // the actor's start, then the first update
 	rt := actors.New(context.Background(), actors.Config{Restart: fastRestarts, Logger: slog.New(slog.DiscardHandler)},
 		actors.Logic[count, reply](counter{}), actors.Performer[reply](rec), actors.Store[count](store))
 	defer rt.Close(context.Background())
 	restarts := subscribe[*actor.SupervisorEvent](t, rt)
-	for i := range 3 {
-		ch := make(chan struct{})
-		rt.Deliver(textUpdate(int64(i+1), 1, "hi"), func() { close(ch) })
-		done(t, ch)
+	submit := func(id int64) error { return wait(t, take(t, rt, textUpdate(id, 1, "hi"))) }
+	for _, id := range []int64{1, 2} {
+		if err := submit(id); !errors.Is(err, actors.ErrNotKept) {
+			t.Errorf("update %d: done(%v), want ErrNotKept", id, err)
+		}
+	}
+	if rt.StoreErr() == nil {
+		t.Error("StoreErr() = nil during the outage")
+	}
+	if st := rt.Stats(); st.NotKept != 2 || st.StoreErrors != 2 || st.Backlog != 0 {
+		t.Errorf("stats = %+v, want 2 not kept after 2 store errors", st)
+	}
+	for _, id := range []int64{1, 2} {
+		if err := submit(id); err != nil {
+			t.Errorf("redelivered update %d: done(%v)", id, err)
+		}
 	}
 	got := rec.of(1)
-	if len(got) != 3 || got[0].n != 0 || got[1].n != 0 || got[2].n != 42 {
-		t.Errorf("replies = %+v, want two apologies, then n=42", got)
+	if len(got) != 2 || got[0].n != 42 || got[1].n != 43 {
+		t.Errorf("replies = %+v, want n=42, 43 (nothing for the updates not kept)", got)
+	}
+	if err := rt.StoreErr(); err != nil {
+		t.Errorf("StoreErr() = %v after the store answered", err)
 	}
 	select {
 	case e := <-restarts:

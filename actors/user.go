@@ -1,22 +1,34 @@
 package actors
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"strings"
 
+	"github.com/PaulSonOfLars/gotgbot/v2"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// userActor owns one key's state. protoactor builds a fresh one on every restart, so all it
-// knows at start is its name; it reloads the committed state from the store.
+// maxStale bounds how often one update is handled again after a stale commit: two writers
+// on one key settle within a few rounds, and past that the update is not kept (and Telegram
+// delivers it again) rather than spinning here.
+const maxStale = 8
+
+// userActor owns one key's record. protoactor builds a fresh one on every restart, so all it
+// knows at start is its name; it reloads the committed record from the store.
 type userActor[S, A any] struct {
 	rt     *Runtime[S, A]
 	key    int64
-	state  S
-	loaded bool   // state holds the committed state (the store answered)
+	rec    Record[S]
+	loaded bool   // rec holds the committed record (the store answered)
 	seen   uint64 // number of the newest delivery handled (see shard)
+	// hold is the id of an update that was not kept: the user's later updates already
+	// queued are not kept either, so that none is committed before it (dedup by update id
+	// would then refuse it for good); its redelivery, an id at or below it, lifts the hold.
+	hold int64
 }
 
 func (a *userActor[S, A]) Receive(c actor.Context) {
@@ -39,53 +51,219 @@ func (a *userActor[S, A]) start(c actor.Context) {
 		panic(err)
 	}
 	a.key = key
-	_ = a.load() // a failed load is answered update by update, in handle
+	// The outbox goes first: its actions are performed before the mailbox is taken, so
+	// they keep their place before the user's new updates.
+	_ = a.activate() // a failed load is answered update by update, in handle
 }
 
-// load reads the committed state. A store that fails is not a reason to crash: a restart
+// activate loads the record and performs its outbox.
+func (a *userActor[S, A]) activate() error {
+	if err := a.load(); err != nil {
+		return err
+	}
+	a.replay(0, nil)
+	return nil
+}
+
+// load reads the committed record. A store that fails is not a reason to crash: a restart
 // would fail the same way, in a loop with no update to blame. Instead each update is
-// answered with an apology, and handled nothing, until the store answers again.
+// failed, and handled nothing, until the store answers again.
 func (a *userActor[S, A]) load() error {
-	s, ok, err := a.rt.store.Load(a.rt.ctx, a.key)
+	rec, err := a.rt.store.Load(a.rt.ctx, a.key)
 	if err != nil {
+		a.loaded = false
+		if !errors.Is(err, ErrCorrupt) {
+			a.rt.storeFailed(err) // one user's record is not the store's health
+		}
 		return fmt.Errorf("load context of key %d: %w", a.key, err)
 	}
-	if ok {
-		a.state = s
-	}
-	a.loaded = true
+	a.rt.storeOK()
+	a.rec, a.loaded = rec, true
 	return nil
 }
 
 func (a *userActor[S, A]) handle(d *delivery) {
 	a.seen = d.seq
+	id := d.update.UpdateId
+	if a.hold != 0 {
+		if id > a.hold {
+			a.notKept(d, fmt.Errorf("key %d: update %d waits for update %d: %w", a.key, id, a.hold, ErrNotKept))
+			return
+		}
+		a.hold = 0
+	}
 	if !a.loaded {
-		if err := a.load(); err != nil {
-			a.rt.crashed(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err})
-			a.rt.counters.crashes.Add(1)
-			a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, &Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err}, 0), d.finish)
+		if err := a.activate(); err != nil {
+			a.failed(d, err)
 			return
 		}
 	}
 	if d.throttled {
-		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), d.finish)
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), d.ok)
 		return
 	}
-	next, actions := a.apply(d)
-	a.state = next
-	a.rt.counters.handled.Add(1)
-	a.rt.performer.Perform(a.rt.ctx, d.update, actions, d.finish)
+	for attempt := 1; ; attempt++ {
+		next, actions := a.run(d)
+		rec, err := a.rt.store.Commit(a.rt.ctx, a.key, a.rec, Change[S]{UpdateID: id, State: next, Outbox: a.encode(d, actions)})
+		switch {
+		case err == nil:
+			a.rt.storeOK()
+			a.rec = rec
+			a.rt.counters.handled.Add(1)
+			a.perform(d.update, actions, len(rec.Outbox) > 0, d.ok)
+			return
+		case errors.Is(err, ErrStale) && attempt < maxStale:
+			// Another writer won: handle the update again on what it committed.
+			a.rt.counters.stale.Add(1)
+			if err := a.load(); err != nil {
+				a.failed(d, err)
+				return
+			}
+		case errors.Is(err, ErrDuplicate):
+			// Committed already (by another writer, or by a commit whose answer was lost):
+			// never apply it twice, but finish what is left of its actions.
+			a.rt.counters.duplicates.Add(1)
+			if err := a.load(); err != nil {
+				a.failed(d, err)
+				return
+			}
+			a.replay(id, d.ok)
+			return
+		case errors.Is(err, ErrStateTooLarge):
+			panic(&Crash{Key: a.key, UpdateID: id, Reason: fmt.Errorf("commit context: %w", err)})
+		default:
+			if !errors.Is(err, ErrCorrupt) {
+				a.rt.storeFailed(err)
+			}
+			a.failed(d, err)
+			return
+		}
+	}
 }
 
-// apply runs the logic and commits its result. A panic in the logic, or a failed commit,
-// becomes a *Crash, which the shard supervisor logs and answers with an apology; a.state is
-// left as it was, so nothing of the failed update is kept.
-func (a *userActor[S, A]) apply(d *delivery) (S, []A) {
-	next, actions := a.run(d)
-	if err := a.rt.store.Commit(a.rt.ctx, a.key, next); err != nil {
-		panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: fmt.Errorf("commit context: %w", err)})
+// failed answers an update the store failed. A corrupt record is the user's alone and will
+// not heal by itself: they get an apology, the update is finished, and the record is left for
+// an operator. Anything else (down, timeout, full) is the store's, and passes: the update is
+// not kept and not confirmed, the user is told nothing yet, and the store reported unhealthy.
+func (a *userActor[S, A]) failed(d *delivery, err error) {
+	if errors.Is(err, ErrCorrupt) {
+		a.rt.counters.corrupt.Add(1)
+		a.rt.counters.crashes.Add(1)
+		a.rt.log.Error("user context cannot be decoded; left as it is", slog.Int64("key", a.key), slog.Int64("update", d.update.UpdateId), slog.Any("err", err))
+		crash := &Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err}
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, crash, 0), d.ok)
+		return
 	}
-	return next, actions
+	a.notKept(d, fmt.Errorf("%w: %w", ErrNotKept, err))
+}
+
+// notKept finishes d as not kept. The performer still sees it, with no actions, so that a
+// button press is answered (its client spins until it is).
+func (a *userActor[S, A]) notKept(d *delivery, err error) {
+	a.rt.counters.notKept.Add(1)
+	if a.hold == 0 || d.update.UpdateId < a.hold {
+		a.hold = d.update.UpdateId
+	}
+	a.rt.performer.Perform(a.rt.ctx, d.update, nil, func() { d.finish(err) })
+}
+
+// encode turns the actions into outbox entries; none without a codec. An action that
+// cannot be encoded is a bug of the application, crashed like a panic in its Logic.
+func (a *userActor[S, A]) encode(d *delivery, actions []A) [][]byte {
+	if a.rt.codec == nil || len(actions) == 0 {
+		return nil
+	}
+	out := make([][]byte, len(actions))
+	for i, act := range actions {
+		b, err := a.rt.codec.Encode(d.update, act)
+		if err != nil {
+			panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: fmt.Errorf("encode action %d: %w", i, err), Panic: true})
+		}
+		out[i] = b
+	}
+	return out
+}
+
+// perform hands committed actions to the performer. With an outbox, the update is marked
+// as being sent until they are finished and acknowledged, so that a reload meanwhile (a
+// restart, a duplicate) does not send them a second time.
+func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, outbox bool, done func()) {
+	if !outbox {
+		a.rt.performer.Perform(a.rt.ctx, u, actions, done)
+		return
+	}
+	sk := sending{key: a.key, update: u.UpdateId}
+	a.rt.sending.Store(sk, struct{}{})
+	a.rt.performer.Perform(a.rt.ctx, u, actions, func() {
+		if err := a.rt.store.Ack(a.rt.ctx, sk.key, sk.update); err != nil {
+			// The actions are done; only their entries stay, and are sent again after a
+			// restart: at least once.
+			a.rt.storeFailed(err)
+			a.rt.log.Warn("outbox not acknowledged", slog.Int64("key", sk.key), slog.Int64("update", sk.update), slog.Any("err", err))
+		}
+		a.rt.sending.Delete(sk)
+		done()
+	})
+}
+
+// replay performs the loaded record's outbox, update by update in commit order, leaving out
+// what this process is sending already. then, if not nil, is the done of update id: called
+// once its entries are finished, or at once when it has none left.
+func (a *userActor[S, A]) replay(id int64, then func()) {
+	entries := a.rec.Outbox
+	for len(entries) > 0 {
+		n := 1
+		for n < len(entries) && entries[n].UpdateID == entries[0].UpdateID {
+			n++
+		}
+		group, upd := entries[:n], entries[0].UpdateID
+		entries = entries[n:]
+		done := func() {}
+		if upd == id && then != nil {
+			done, then = then, nil
+		}
+		if _, busy := a.rt.sending.Load(sending{key: a.key, update: upd}); busy {
+			done()
+			continue
+		}
+		u, actions, err := a.decode(group)
+		if err != nil {
+			a.rt.log.Error("outbox entry cannot be decoded; dropped", slog.Int64("key", a.key), slog.Int64("update", upd), slog.Any("err", err))
+			if err := a.rt.store.Ack(a.rt.ctx, a.key, upd); err != nil {
+				a.rt.storeFailed(err)
+			}
+			done()
+			continue
+		}
+		a.rt.counters.resent.Add(int64(len(actions)))
+		a.perform(u, actions, true, done)
+	}
+	if then != nil {
+		then()
+	}
+}
+
+func (a *userActor[S, A]) decode(group []Entry) (*gotgbot.Update, []A, error) {
+	if a.rt.codec == nil {
+		return nil, nil, errors.New("no action codec")
+	}
+	var u *gotgbot.Update
+	actions := make([]A, len(group))
+	for i, e := range group {
+		eu, act, err := a.rt.codec.Decode(e.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("entry %d: %w", e.Seq, err)
+		}
+		if u == nil {
+			u = eu
+		}
+		actions[i] = act
+	}
+	if u == nil {
+		u = &gotgbot.Update{}
+	}
+	u.UpdateId = group[0].UpdateID
+	return u, actions, nil
 }
 
 // run is Logic.Handle with its panic turned into a *Crash carrying the stack.
@@ -95,7 +273,7 @@ func (a *userActor[S, A]) run(d *delivery) (S, []A) {
 			panic(&Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: r, Stack: debug.Stack(), Panic: true})
 		}
 	}()
-	return a.rt.logic.Handle(a.state, d.update)
+	return a.rt.logic.Handle(a.rec.State, d.update)
 }
 
 // userPrefix names a user actor after its key, so the actor can find its key again after a

@@ -77,6 +77,9 @@ type App[S any] struct {
 	// AllowedUpdates are the update types Telegram is asked for (getUpdates'
 	// allowed_updates, setWebhook's); nil asks for every type.
 	AllowedUpdates []string
+	// Codec encodes a state for a durable store (cmd/bot opens the store with it); nil keeps
+	// the App on the memory store.
+	Codec Codec[S]
 	// Custom performs the application's own actions ([CustomAction]) by name. A custom
 	// action is a name and bytes, not a closure, so that an outbox can store it.
 	Custom map[string]CustomFunc

@@ -101,6 +101,7 @@ type Bot struct {
 	meter     *meter
 	started   time.Time
 	ready     atomic.Bool
+	store     storeHealth
 
 	chartLatency prometheus.Histogram // the chart pool observes into it; Snapshot reads it
 }
@@ -108,15 +109,24 @@ type Bot struct {
 // engine is the runtime as the Bot uses it, whatever the App's state type.
 type engine interface {
 	intake.Deliverer
+	intake.Submitter
 	Stats() actors.Stats
+	StoreErrAt() (time.Time, error)
 	Close(ctx context.Context) error
 }
 
 var _ engine = (*actors.Runtime[int, Action])(nil)
 
-// New builds a Bot running app and starts its runtime and sender; it contacts Telegram only
-// in Run. A Bot that was built must be Run (which also stops it).
-func New[S any](cfg Config, app App[S]) (*Bot, error) {
+// New builds a Bot running app on the memory store and starts its runtime and sender; it
+// contacts Telegram only in Run. A Bot that was built must be Run (which also stops it).
+func New[S any](cfg Config, app App[S]) (*Bot, error) { return NewDurable(cfg, app, nil) }
+
+// NewDurable is New on store, a durable store opened with app.Codec (cmd/bot opens
+// redisstore): every update's replies are committed with its state (an outbox) and sent
+// again after a restart if they were not finished; an update the store cannot take is left
+// unconfirmed for Telegram to send again, and /readyz says the store is down. A nil store is
+// the memory store. A store with a Ping(ctx) error method is pinged by readiness.
+func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("bot: token is empty")
 	}
@@ -164,11 +174,18 @@ func New[S any](cfg Config, app App[S]) (*Bot, error) {
 		b.allowed = AllUpdates
 	}
 	b.me.Store(&gotgbot.User{})
-	store := actors.NewMemoryStore(actors.MemoryConfig[S]{MaxSize: cfg.MaxContextBytes, Size: app.Size, ExpireAfter: cfg.ContextExpiry})
+	var codec actors.ActionCodec[Action]
+	b.store.kind, b.store.now = "memory", cfg.Now
+	if store == nil {
+		store = actors.NewMemoryStore(actors.MemoryConfig[S]{MaxSize: cfg.MaxContextBytes, Size: app.Size, ExpireAfter: cfg.ContextExpiry})
+	} else {
+		codec, b.store.kind = actionCodec{}, "durable"
+		b.store.ping, _ = store.(pinger)
+	}
 	b.sender = outbound.New(outbound.Config{Workers: cfg.Workers, Limits: cfg.Limits, Logger: b.log})
-	rt := actors.New(context.Background(), actors.Config{
+	rt := actors.NewDurable(context.Background(), actors.Config{
 		Restart: cfg.Restart, IdleTimeout: cfg.IdleTimeout, MaxResident: cfg.MaxResident, Flood: cfg.Flood, Logger: b.log, Now: cfg.Now,
-	}, actors.Logic[S, Action](newAdapter(app.Logic, &b.me, cfg.Now)), actors.PerformFunc[Action](b.perform), actors.Store[S](store))
+	}, actors.Logic[S, Action](newAdapter(app.Logic, &b.me, cfg.Now)), actors.PerformFunc[Action](b.perform), store, codec)
 	b.runtime = rt
 	if cfg.OnEvent != nil {
 		subscribe(rt.System(), cfg.OnEvent)
@@ -197,9 +214,9 @@ func (b *Bot) WebhookHandler() http.Handler {
 	return b.webhook
 }
 
-// Ready reports whether the bot is taking updates: false before intake starts and while
-// draining.
-func (b *Bot) Ready() bool { return b.ready.Load() }
+// Ready reports whether the bot is taking updates: false before intake starts, while
+// draining, and while a durable store does not answer.
+func (b *Bot) Ready() bool { return b.ready.Load() && b.StoreErr() == nil }
 
 // Run serves until ctx is done, then stops gracefully: it stops fetching, waits (up to
 // DrainTimeout) for the updates in flight and their replies, confirms them to Telegram and

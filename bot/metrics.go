@@ -60,6 +60,13 @@ var metrics = []metric{
 	newMetric("send_queue_depth", "Bot API requests queued or in flight.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Sender.Queued) }),
 	newMetric("updates_throttled_total", "Updates skipped because their user sent too fast.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Throttled) }),
 	newMetric("replies_sent_total", "Bot API requests accepted.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Sent) }),
+	newMetric("store_up", "1 when the context store answers and takes commits, 0 when it does not (the memory store is always up).", prometheus.GaugeValue, func(s Snapshot) float64 { return map[bool]float64{true: 1}[s.Store.Err == ""] }),
+	newMetric("store_errors_total", "Context store calls that failed (down, timeout, out of memory).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.StoreErrors) }),
+	newMetric("store_not_kept_total", "Updates not kept because the store failed; left unconfirmed for Telegram to send again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.NotKept) }),
+	newMetric("store_stale_total", "Commits refused because another writer committed the user first; each update was handled again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Stale) }),
+	newMetric("store_duplicates_total", "Updates found committed already and not applied again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Duplicates) }),
+	newMetric("store_outbox_resent_total", "Replies sent again from the outbox after a restart or a duplicate (at least once: some may have been accepted before).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Resent) }),
+	newMetric("store_corrupt_total", "Updates of users whose stored context cannot be decoded; each got an apology.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Corrupt) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }
 

@@ -23,6 +23,7 @@ type Snapshot struct {
 	Runtime       actors.Stats
 	Sender        outbound.Stats
 	Intake        IntakeStats
+	Store         StoreStats
 	Charts        actors.PoolStats
 	ChartLatency  Histogram // seconds from chart request to answer, since the start
 	UpdatesPerSec float64   // over the last minute
@@ -44,6 +45,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Runtime:       b.runtime.Stats(),
 		Sender:        b.sender.Stats(),
 		Intake:        b.intakeStats(),
+		Store:         b.storeStats(),
 		Charts:        b.charts.Stats(),
 		ChartLatency:  readHistogram(b.chartLatency),
 		UpdatesPerSec: in,
@@ -52,6 +54,20 @@ func (b *Bot) Snapshot() Snapshot {
 		RSSBytes:      rss(),
 		Goroutines:    runtime.NumGoroutine(),
 	}
+}
+
+// StoreStats is the context store's health; its counters are the Runtime's.
+type StoreStats struct {
+	Kind string // "memory" or "durable"
+	Err  string // why it cannot be used now; empty when it can
+}
+
+func (b *Bot) storeStats() StoreStats {
+	st := StoreStats{Kind: b.store.kind}
+	if err := b.StoreErr(); err != nil {
+		st.Err = err.Error()
+	}
+	return st
 }
 
 // IntakeStats is how updates arrive, in either mode.
@@ -93,6 +109,14 @@ func (s Snapshot) String() string {
 	}
 	in := s.Intake
 	fmt.Fprintf(&sb, "%s: %d in flight · %d in mailboxes · %d duplicates · %d refused\n", in.Mode, in.InFlight, r.Backlog, in.Duplicates, in.Refused+in.Undecodable)
+	if st := s.Store; st.Kind != "memory" {
+		health := "up"
+		if st.Err != "" {
+			health = "DOWN (" + st.Err + ")"
+		}
+		fmt.Fprintf(&sb, "store: %s · %d errors · %d not kept · %d stale · %d duplicates · %d resent · %d corrupt\n",
+			health, r.StoreErrors, r.NotKept, r.Stale, r.Duplicates, r.Resent, r.Corrupt)
+	}
 	c := s.Charts
 	p50, p99 := s.ChartLatency.Quantile(0.5), s.ChartLatency.Quantile(0.99)
 	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s since start · %d busy\n", c.Queued, c.Capacity, ms(p50), ms(p99), c.Busy)

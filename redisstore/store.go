@@ -77,6 +77,20 @@ type Store[S any] struct {
 
 // Open connects to the server cfg.URL names and checks that it answers.
 func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
+	st, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Ping(ctx); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("redisstore: open %s: %w", st.rdb.Options().Addr, err)
+	}
+	return st, nil
+}
+
+// New is Open without the first ping: a process may start while its server is away, and
+// is then not ready (Ping fails) until the server answers; calls dial as they are made.
+func New[S any](cfg Config[S]) (*Store[S], error) {
 	if cfg.Codec == nil {
 		return nil, errors.New("redisstore: open: no codec")
 	}
@@ -96,12 +110,7 @@ func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}
-	if err := st.Ping(ctx); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redisstore: open %s: %w", rdb.Options().Addr, err)
-	}
-	return st, nil
+	return &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}, nil
 }
 
 // newClient makes the pooled client a Store or a Journal uses: every call bounded by

@@ -21,6 +21,13 @@ type Deliverer interface {
 	Deliver(u *gotgbot.Update, done func()) error
 }
 
+// Submitter is a Deliverer that tells whether an update was kept: done(err) with err != nil
+// means nothing of it was kept (its store failed), and the poller leaves it unconfirmed and
+// delivers it again when Telegram re-sends it.
+type Submitter interface {
+	Submit(u *gotgbot.Update, done func(err error)) error
+}
+
 // Poller long-polls getUpdates and confirms an update to Telegram only once it is done
 // (its replies accepted), so a crash or redeploy re-delivers unfinished updates rather than
 // losing them. gotgbot's own Updater confirms updates as soon as they are fetched.
@@ -30,7 +37,7 @@ type Poller struct {
 	cfg     PollerConfig
 	win     *window
 
-	fetched, duplicates, undecodable atomic.Int64
+	fetched, duplicates, undecodable, notKept atomic.Int64
 }
 
 // PollerConfig tunes a Poller. The zero value is usable.
@@ -85,7 +92,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	lastNew := 0
 	var lastPoll time.Time
 	pause := minPause
-	failures := 0
+	failures, retries := 0, 0
 	for ctx.Err() == nil {
 		if !p.waitForRoom(ctx, lastNew, lastPoll, pause) {
 			break
@@ -115,6 +122,16 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		failures = 0
 		lastNew = n
+		if p.win.retrying() > 0 {
+			// Updates the store could not keep come back with every poll: space the polls
+			// as after a failed one, until the store takes them again.
+			retries++
+			if backoff.Sleep(ctx, retryPolicy.Delay(retries, rand.Float64())) != nil {
+				break
+			}
+			continue
+		}
+		retries = 0
 		if n > 0 {
 			pause = minPause
 		} else {
@@ -190,12 +207,29 @@ func (p *Poller) poll(ctx context.Context, offset int64, timeout time.Duration) 
 			continue
 		}
 		fresh++
-		if err := p.deliver.Deliver(u, func() { p.win.done(id) }); err != nil {
+		if err := p.take(u); err != nil {
 			// The runtime is closing: leave the update unconfirmed for the next process.
 			p.cfg.Logger.Warn("update not delivered", slog.Int64("update", id), slog.Any("err", err))
 		}
 	}
 	return fresh, nil
+}
+
+// take delivers u, through Submit when the Deliverer has it.
+func (p *Poller) take(u *gotgbot.Update) error {
+	id := u.UpdateId
+	s, ok := p.deliver.(Submitter)
+	if !ok {
+		return p.deliver.Deliver(u, func() { p.win.done(id) })
+	}
+	return s.Submit(u, func(err error) {
+		if err == nil {
+			p.win.done(id)
+			return
+		}
+		p.notKept.Add(1)
+		p.win.fail(id)
+	})
 }
 
 // getUpdates is the body of a getUpdates request.
@@ -254,6 +288,7 @@ type Stats struct {
 	Fetched     int64 // updates received, re-sent ones included
 	Duplicates  int64 // re-sent updates recognised and skipped
 	Undecodable int64 // updates skipped because they could not be decoded
+	NotKept     int64 // delivered, not kept by the runtime (its store failed), to be delivered again
 	InFlight    int   // delivered and not finished
 	Offset      int64 // the offset the next getUpdates confirms up to
 }
@@ -261,7 +296,7 @@ type Stats struct {
 // Stats returns the Poller's counters.
 func (p *Poller) Stats() Stats {
 	offset, _, inflight := p.win.state()
-	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), InFlight: inflight, Offset: offset}
+	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), NotKept: p.notKept.Load(), InFlight: inflight, Offset: offset}
 }
 
 // retryPolicy spaces the polls after getUpdates failed: 0.5–1 s at first, doubling, to

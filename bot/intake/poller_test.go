@@ -175,3 +175,57 @@ func TestRefusedToken(t *testing.T) {
 		t.Fatal("Run kept polling with a refused token")
 	}
 }
+
+// failer is a Submitter whose first outcome for each listed update is "not kept".
+type failer struct {
+	*holder
+	mu   sync.Mutex
+	fail map[int64]bool
+}
+
+func (f *failer) Submit(u *gotgbot.Update, done func(error)) error {
+	f.mu.Lock()
+	failNow := f.fail[u.UpdateId]
+	delete(f.fail, u.UpdateId)
+	f.mu.Unlock()
+	return f.holder.Deliver(u, func() {
+		if failNow {
+			done(errors.New("store down"))
+			return
+		}
+		done(nil)
+	})
+}
+
+// TestNotKeptIsDeliveredAgain: an update the runtime could not keep is not confirmed, and the
+// next poll delivers it again; once kept it is confirmed.
+func TestNotKeptIsDeliveredAgain(t *testing.T) {
+	emu, err := emulator.New(emulator.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	first, _ := emu.SendText(1, "a")
+	f := &failer{holder: newHolder(), fail: map[int64]bool{first.UpdateID: true}}
+	p := intake.NewPoller(botapi.New(emu.URL(), &http.Client{}).For(token), f, intake.PollerConfig{Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go p.Run(ctx)
+	f.await(t, first.UpdateID)
+	f.finish(first.UpdateID) // not kept
+	f.await(t, first.UpdateID)
+	if c := emu.Confirmed(); c >= first.UpdateID {
+		t.Fatalf("confirmed up to %d, past update %d, which was not kept", c, first.UpdateID)
+	}
+	f.finish(first.UpdateID) // kept this time
+	wait(t, emu, first.UpdateID)
+	if st := p.Stats(); st.NotKept != 1 || st.InFlight != 0 {
+		t.Errorf("stats %+v, want 1 not kept, none in flight", st)
+	}
+	f.holder.mu.Lock()
+	n := f.seen[first.UpdateID]
+	f.holder.mu.Unlock()
+	if n != 2 {
+		t.Errorf("delivered %d times, want 2", n)
+	}
+}

@@ -16,7 +16,9 @@ type window struct {
 	entries  []entry // ascending ids, from the oldest update not yet confirmable
 	lastSeen int64   // highest update_id ever fetched
 	inflight int     // entries not done
-	changed  chan struct{}
+	// retry holds the entries not kept (see fail), which the next poll delivers again.
+	retry   map[int64]bool
+	changed chan struct{}
 }
 
 type entry struct {
@@ -24,13 +26,20 @@ type entry struct {
 	done bool
 }
 
-func newWindow() *window { return &window{changed: make(chan struct{}, 1)} }
+func newWindow() *window {
+	return &window{retry: make(map[int64]bool), changed: make(chan struct{}, 1)}
+}
 
 // add records a fetched update; it returns false for one delivered before (re-sent by
-// Telegram because the offset has not passed it yet).
+// Telegram because the offset has not passed it yet), unless it failed and awaits its retry.
 func (w *window) add(id int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.retry[id] {
+		delete(w.retry, id)
+		w.inflight++
+		return true
+	}
 	if id <= w.lastSeen {
 		return false
 	}
@@ -40,11 +49,38 @@ func (w *window) add(id int64) bool {
 	return true
 }
 
-// seen reports whether the update was fetched before.
+// seen reports whether the update was fetched before and needs no retry.
 func (w *window) seen(id int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return id <= w.lastSeen
+	return id <= w.lastSeen && !w.retry[id]
+}
+
+// fail marks an update not kept: it stays unconfirmed (the offset cannot pass it), is no
+// longer in flight, and the next poll, which gets it again from Telegram, delivers it again.
+func (w *window) fail(id int64) {
+	w.mu.Lock()
+	i := sort.Search(len(w.entries), func(i int) bool { return w.entries[i].id >= id })
+	if i < len(w.entries) && w.entries[i].id == id && !w.entries[i].done && !w.retry[id] {
+		w.retry[id] = true
+		w.inflight--
+	}
+	w.mu.Unlock()
+	w.signal()
+}
+
+// retrying returns how many updates wait for their retry.
+func (w *window) retrying() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.retry)
+}
+
+func (w *window) signal() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
 }
 
 // done marks an update finished, letting the offset move past it once all older ones are.
@@ -64,10 +100,7 @@ func (w *window) done(id int64) {
 		}
 	}
 	w.mu.Unlock()
-	select {
-	case w.changed <- struct{}{}:
-	default:
-	}
+	w.signal()
 }
 
 // state returns the offset to send (confirming everything below it), how many updates at

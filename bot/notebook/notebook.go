@@ -47,6 +47,7 @@ func New(opt Options) bot.App[Context] {
 		Name:  "notebook",
 		Logic: &Notebook{Admins: admins, Chaos: opt.Chaos, Charts: true, Limits: opt.Limits},
 		Size:  Context.Size,
+		Codec: Codec{},
 		// The notebook answers messages and its buttons; Telegram sends it nothing else.
 		AllowedUpdates: []string{"message", "edited_message", "callback_query"},
 	}

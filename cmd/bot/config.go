@@ -28,6 +28,7 @@ type config struct {
 	admins        []int64
 	chaos         bool
 	app           string
+	store         string
 	version       bool
 
 	idleTimeout     time.Duration
@@ -59,6 +60,7 @@ var settings = []setting{
 	{"admins", "BOT_ADMINS", "comma-separated user ids allowed to use /status"},
 	{"chaos", "BOT_CHAOS", "test only: the text message \"panic\" makes the user actor panic"},
 	{"app", "BOT_APP", "the application to run: notebook; echo (the load-test contract); counter or form (examples)"},
+	{"store", "BOT_STORE", "where users' contexts are kept: memory, or a redis:// or rediss:// URL (Redis 7+, Valkey 8); REDIS_URL is read when BOT_STORE is not set"},
 	{"idle-timeout", "BOT_IDLE_TIMEOUT", "a user actor idle this long is passivated (its context stays in the store)"},
 	{"max-resident", "BOT_MAX_RESIDENT", "cap on user actors in memory, least recently used passivated first; default sized to memory"},
 	{"max-restarts", "BOT_MAX_RESTARTS", "crashes of one user's actor within -restart-window before it is paused for -cooldown"},
@@ -172,6 +174,12 @@ func newFlagSet(getenv func(string) string, out io.Writer) *flagSet {
 	bind(fs, &fs.admins, "admins", "", fs.StringVar, asText)
 	bind(fs, &c.chaos, "chaos", false, fs.BoolVar, asBool)
 	bind(fs, &c.app, "app", "notebook", fs.StringVar, asText)
+	// Render and Heroku name a Key Value (Redis) URL REDIS_URL; BOT_STORE says it first.
+	storeDefault := "memory"
+	if u := strings.TrimSpace(getenv("REDIS_URL")); u != "" {
+		storeDefault = u
+	}
+	bind(fs, &c.store, "store", storeDefault, fs.StringVar, asText)
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
 
 	d := actors.DefaultRestartPolicy
@@ -219,6 +227,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 	}
 	if _, ok := apps[c.app]; !ok {
 		errs = append(errs, fmt.Errorf("-app (env %s) %q: must be notebook, echo, counter or form", lookup("app").env, c.app))
+	}
+	if c.store != "memory" {
+		// The URL may hold a password: the error names its scheme only.
+		if u, err := url.Parse(c.store); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("-store (env %s, or REDIS_URL): must be memory or a redis:// or rediss:// URL with a host", lookup("store").env))
+		}
 	}
 	switch c.mode {
 	case "polling", "webhook":

@@ -32,6 +32,8 @@ import (
 	"github.com/troupebot/troupe/examples/counter"
 	"github.com/troupebot/troupe/examples/echo"
 	"github.com/troupebot/troupe/examples/form"
+	"github.com/troupebot/troupe/redisstore"
+	"github.com/troupebot/troupe/redisstore/actorstore"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -90,11 +92,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	log := slog.New(redact.Token(cfg.token).Handler(slog.NewJSONHandler(stderr, nil)))
-	b, err := newBot(cfg, botConfig(cfg, cfg.token, cfg.apiURL, log), cfg.admins)
+	b, closeStore, err := newBot(cfg, botConfig(cfg, cfg.token, cfg.apiURL, log), cfg.admins)
 	if err != nil {
 		log.Error("cannot start", slog.Any("err", err))
 		return 1
 	}
+	defer closeStore()
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		log.Error("cannot listen", slog.String("addr", cfg.listen), slog.Any("err", err))
@@ -118,22 +121,50 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	return 0
 }
 
-// apps are the applications -app picks from: each builds the edge running it, with admins
-// (the sandbox adds its user) allowed what operators are.
-var apps = map[string]func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error){
-	"notebook": func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error) {
-		return bot.New(bc, notebook.New(notebook.Options{Admins: admins, Chaos: cfg.chaos}))
+// apps are the applications -app picks from: each builds the edge running it on the store
+// -store names, with admins (the sandbox adds its user) allowed what operators are.
+var apps = map[string]func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, func(), error){
+	"notebook": func(cfg config, bc bot.Config, admins []int64) (*bot.Bot, func(), error) {
+		return withStore(cfg, bc, notebook.New(notebook.Options{Admins: admins, Chaos: cfg.chaos}))
 	},
-	"echo": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, error) {
-		return bot.New(bc, echo.New(echo.Options{Chaos: cfg.chaos}))
+	"echo": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, func(), error) {
+		return withStore(cfg, bc, echo.New(echo.Options{Chaos: cfg.chaos}))
 	},
-	"counter": func(_ config, bc bot.Config, _ []int64) (*bot.Bot, error) { return bot.New(bc, counter.New()) },
-	"form":    func(_ config, bc bot.Config, _ []int64) (*bot.Bot, error) { return bot.New(bc, form.New()) },
+	"counter": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, func(), error) {
+		return withStore(cfg, bc, counter.New())
+	},
+	"form": func(cfg config, bc bot.Config, _ []int64) (*bot.Bot, func(), error) {
+		return withStore(cfg, bc, form.New())
+	},
 }
 
-// newBot builds the edge running the application -app names (parseConfig checked it).
-func newBot(cfg config, bc bot.Config, admins []int64) (*bot.Bot, error) {
+// newBot builds the edge running the application -app names (parseConfig checked it), and
+// the function that closes its store once the bot stopped.
+func newBot(cfg config, bc bot.Config, admins []int64) (*bot.Bot, func(), error) {
 	return apps[cfg.app](cfg, bc, admins)
+}
+
+// withStore builds the edge running app on -store: the memory store, or Redis opened with
+// the App's codec. A server away at start does not stop the bot: it starts not ready, and
+// takes updates once the server answers.
+func withStore[S any](cfg config, bc bot.Config, app bot.App[S]) (*bot.Bot, func(), error) {
+	if cfg.store == "memory" {
+		b, err := bot.New(bc, app)
+		return b, func() {}, err
+	}
+	if app.Codec == nil {
+		return nil, nil, fmt.Errorf("-store: the %s app has no codec for its state, so it runs on the memory store only", app.Name)
+	}
+	rs, err := redisstore.New(redisstore.Config[S]{URL: cfg.store, Codec: app.Codec})
+	if err != nil {
+		return nil, nil, fmt.Errorf("-store: %w", err)
+	}
+	b, err := bot.NewDurable(bc, app, actorstore.New(rs))
+	if err != nil {
+		_ = rs.Close()
+		return nil, nil, err
+	}
+	return b, func() { _ = rs.Close() }, nil
 }
 
 // botConfig carries the command's configuration into the bot's.

@@ -21,7 +21,7 @@ import (
 func TestParseConfig(t *testing.T) {
 	defaults := func(change func(*config)) config {
 		c := config{
-			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080", app: "notebook",
+			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080", app: "notebook", store: "memory",
 			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
 			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
 			rateGlobal: 30, rateChat: 1, rateGroup: 20, floodRate: 2, floodBurst: 30,
@@ -98,6 +98,14 @@ func TestParseConfig(t *testing.T) {
 				c.webhookSecret = "1ba61f0004d46ba7d54e7954dc74e64c8610511a1d4f25ecb7a221c60c1a4576"
 			}),
 		},
+		{name: "store from REDIS_URL", env: map[string]string{"REDIS_URL": "redis://kv:6379"}, want: defaults(func(c *config) { c.store = "redis://kv:6379" })},
+		{
+			name: "BOT_STORE before REDIS_URL",
+			env:  map[string]string{"REDIS_URL": "redis://kv:6379", "BOT_STORE": "rediss://:pw@kv.example.com:6380/1"},
+			want: defaults(func(c *config) { c.store = "rediss://:pw@kv.example.com:6380/1" }),
+		},
+		{name: "memory despite REDIS_URL", args: []string{"-store", "memory"}, env: map[string]string{"REDIS_URL": "redis://kv:6379"}, want: defaults(nil)},
+		{name: "bad store", args: []string{"-store", "postgres://:hunter2@db"}, err: `-store (env BOT_STORE, or REDIS_URL): must be memory or a redis://`},
 		{name: "stray argument", args: []string{"serve"}, err: `unexpected argument "serve"`},
 	}
 	for _, tt := range tests {

@@ -59,10 +59,11 @@ func (s *sandbox) run(ctx context.Context) error {
 	// full speed.
 	bc.PollTimeout, bc.DrainTimeout = 5*time.Second, time.Second
 	bc.Limits, bc.Flood = outbound.Limits{}, actors.FloodLimit{}
-	b, err := newBot(s.cfg, bc, append([]int64{sandboxUser}, s.cfg.admins...))
+	b, closeStore, err := newBot(s.cfg, bc, append([]int64{sandboxUser}, s.cfg.admins...))
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	// The operator's endpoints work here too; a busy port must not spoil a tryout.
 	if ln, err := net.Listen("tcp", s.cfg.listen); err != nil {
 		s.log.Warn("not serving /healthz, /readyz, /metrics", slog.String("addr", s.cfg.listen), slog.Any("err", err))

@@ -33,16 +33,7 @@ func TestSigtermLosesNothing(t *testing.T) {
 	defer emu.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	start := func() (*exec.Cmd, *strings.Builder) {
-		cmd := exec.CommandContext(ctx, bin, "-listen", "127.0.0.1:0", "-flood-rate", "0", "-rate-global", "0", "-rate-chat", "0", "-rate-group", "0")
-		cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+emu.URL(), "TELEGRAM_BOT_TOKEN="+token)
-		var logs strings.Builder
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &logs
-	}
+	start := func() (*exec.Cmd, *strings.Builder) { return startUnpaced(ctx, t, bin, emu.URL(), token) }
 
 	first, firstLogs := start()
 	var last int64
@@ -95,6 +86,22 @@ func TestSigtermLosesNothing(t *testing.T) {
 	if len(answered) != users*perUser {
 		t.Errorf("%d messages answered, want %d (first process %d, second %d)", len(answered), users*perUser, byFirst, len(emu.Sent())-byFirst)
 	}
+}
+
+// startUnpaced starts the bot binary against the Bot API at apiURL with no rate limits and
+// no flood control (a load test's users write faster than people), logging into the
+// returned builder.
+func startUnpaced(ctx context.Context, tb testing.TB, bin, apiURL, token string, args ...string) (*exec.Cmd, *strings.Builder) {
+	tb.Helper()
+	args = append([]string{"-listen", "127.0.0.1:0", "-flood-rate", "0", "-rate-global", "0", "-rate-chat", "0", "-rate-group", "0"}, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "TELEGRAM_API_URL="+apiURL, "TELEGRAM_BOT_TOKEN="+token)
+	var logs strings.Builder
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return cmd, &logs
 }
 
 // TestSandboxInterrupted ends the sandbox with a signal while its input is held open, as a

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/redisstore"
 	"github.com/troupebot/troupe/render"
 )
 
@@ -31,6 +32,7 @@ func New(opt Options) bot.App[int64] {
 		Name:           "echo",
 		Logic:          bot.LogicFunc[int64](func(n int64, u *bot.Update) (int64, []bot.Action) { return handle(opt, n, u) }),
 		AllowedUpdates: []string{"message"},
+		Codec:          redisstore.Int64Codec{},
 	}
 }
 

@@ -1,0 +1,67 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// pinger is a store that can say whether its server answers (redisstore's Ping).
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// storeHealth remembers the store's last ping, so that probes arriving every second or
+// two cost one round trip per pingEvery, not one each.
+type storeHealth struct {
+	kind string // "memory" or "durable"
+	ping pinger
+	now  func() time.Time
+
+	mu     sync.Mutex
+	at     time.Time
+	err    error
+	inPing bool
+}
+
+const pingEvery = time.Second
+
+// check returns the last ping's error, pinging again when it is older than pingEvery. A
+// ping under way answers with the previous result rather than making a probe wait.
+func (h *storeHealth) check() error {
+	if h.ping == nil {
+		return nil
+	}
+	h.mu.Lock()
+	if h.now().Sub(h.at) < pingEvery || h.inPing {
+		err := h.err
+		h.mu.Unlock()
+		return err
+	}
+	h.inPing = true
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), pingEvery)
+	err := h.ping.Ping(ctx)
+	cancel()
+	h.mu.Lock()
+	h.at, h.err, h.inPing = h.now(), err, false
+	h.mu.Unlock()
+	return err
+}
+
+// storeErrFor is how long a failed store call keeps the store unhealthy when nothing has
+// succeeded since: a server that answers pings may still refuse writes (out of memory).
+const storeErrFor = 10 * time.Second
+
+// StoreErr says why the store cannot be used now, or nil: its server did not answer a ping,
+// or a store call failed within storeErrFor and none succeeded since. The memory store is
+// never down.
+func (b *Bot) StoreErr() error {
+	if err := b.store.check(); err != nil {
+		return err
+	}
+	if at, err := b.runtime.StoreErrAt(); err != nil && b.cfg.Now().Sub(at) < storeErrFor {
+		return err
+	}
+	return nil
+}

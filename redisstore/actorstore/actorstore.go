@@ -1,0 +1,72 @@
+// Package actorstore runs the actor runtime on the durable store: it adapts a
+// redisstore.Store to actors.Store, translating records and the store's refusals. It is
+// the one place that knows both, so that neither the runtime nor the store imports the
+// other; cmd/bot wires it.
+package actorstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/redisstore"
+)
+
+// Store is a redisstore.Store as the runtime uses it.
+type Store[S any] struct{ rs *redisstore.Store[S] }
+
+var _ actors.Store[int] = Store[int]{}
+
+// New adapts rs.
+func New[S any](rs *redisstore.Store[S]) Store[S] { return Store[S]{rs: rs} }
+
+// Load returns key's committed record with its outbox.
+func (st Store[S]) Load(ctx context.Context, key int64) (actors.Record[S], error) {
+	r, err := st.rs.Load(ctx, key)
+	if err != nil {
+		return actors.Record[S]{}, refusal(err)
+	}
+	return record(r), nil
+}
+
+// Commit commits ch after prev, fenced and deduplicated.
+func (st Store[S]) Commit(ctx context.Context, key int64, prev actors.Record[S], ch actors.Change[S]) (actors.Record[S], error) {
+	p, _ := prev.Token.(redisstore.Record[S]) // the zero Record for a key never loaded
+	r, err := st.rs.Commit(ctx, key, p, redisstore.Change[S]{UpdateID: ch.UpdateID, State: ch.State, Outbox: ch.Outbox})
+	if err != nil {
+		return prev, refusal(err)
+	}
+	return record(r), nil
+}
+
+// Ack removes the outbox entries of one update.
+func (st Store[S]) Ack(ctx context.Context, key, updateID int64) error {
+	return refusal(st.rs.Ack(ctx, key, updateID))
+}
+
+func record[S any](r redisstore.Record[S]) actors.Record[S] {
+	out := make([]actors.Entry, len(r.Outbox))
+	for i, e := range r.Outbox {
+		out[i] = actors.Entry{UpdateID: e.UpdateID, Seq: e.Seq, Data: e.Data}
+	}
+	// The Token keeps the outbox too; the next commit does not read it.
+	return actors.Record[S]{State: r.State, Version: r.Version, UpdateID: r.UpdateID, Outbox: out, Token: r}
+}
+
+// refusal adds the runtime's sentinel to the store's refusals, keeping the store's error.
+func refusal(err error) error {
+	for _, m := range []struct{ store, runtime error }{
+		{redisstore.ErrStale, actors.ErrStale},
+		{redisstore.ErrDuplicate, actors.ErrDuplicate},
+		{redisstore.ErrCorrupt, actors.ErrCorrupt},
+	} {
+		if errors.Is(err, m.store) {
+			return fmt.Errorf("%w: %w", m.runtime, err)
+		}
+	}
+	return err
+}
+
+// Ping checks that the server answers: what readiness asks.
+func (st Store[S]) Ping(ctx context.Context) error { return st.rs.Ping(ctx) }

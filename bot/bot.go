@@ -32,6 +32,11 @@ type Config struct {
 	Webhook       bool
 	WebhookURL    string
 	WebhookSecret string
+	// Journal, with a durable store in webhook mode, makes the webhook answer Telegram 200
+	// once an update is journaled (not once it is finished), and hands the journal's
+	// unfinished updates to the runtime before taking new ones. cmd/bot adapts
+	// redisstore's journal. Nil keeps the webhook answering once the runtime has an update.
+	Journal intake.Journal
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
@@ -192,9 +197,12 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	}
 	b.chartLatency = newChartLatency()
 	b.charts = actors.NewPool(rt.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
-	if cfg.Webhook {
+	switch {
+	case cfg.Webhook && cfg.Journal != nil:
+		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
+	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
-	} else {
+	default:
 		b.poller = intake.NewPoller(b.endpoint, b.runtime, intake.PollerConfig{
 			Timeout:        cfg.PollTimeout,
 			AllowedUpdates: b.allowed,
@@ -281,6 +289,14 @@ func (b *Bot) serve(ctx context.Context) error {
 // The webhook stays registered when the bot stops: Telegram keeps the updates (answered 503
 // meanwhile) for the next process.
 func (b *Bot) serveWebhook(ctx context.Context) error {
+	// The journal is replayed before the webhook takes an update, so it runs before
+	// Telegram is told where to send them; it stops with ctx, before the runtime closes.
+	replayed := make(chan struct{})
+	go func() {
+		defer close(replayed)
+		_ = b.webhook.Run(ctx)
+	}()
+	defer func() { <-replayed }()
 	if b.cfg.WebhookURL != "" {
 		opts := &gotgbot.SetWebhookOpts{SecretToken: b.cfg.WebhookSecret, AllowedUpdates: b.allowed, MaxConnections: 40}
 		for attempt := 1; ; attempt++ {

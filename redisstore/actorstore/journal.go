@@ -1,0 +1,40 @@
+package actorstore
+
+import (
+	"context"
+
+	"github.com/troupebot/troupe/bot/intake"
+	"github.com/troupebot/troupe/redisstore"
+)
+
+// Journal is a redisstore.Journal as intake uses it.
+type Journal struct{ j *redisstore.Journal }
+
+var _ intake.Journal = Journal{}
+
+// NewJournal adapts j.
+func NewJournal(j *redisstore.Journal) Journal { return Journal{j: j} }
+
+// Append journals items in one atomic step; redisstore's count is left out, as its doc says
+// to rely on the error alone.
+func (j Journal) Append(ctx context.Context, items []intake.Journaled) error {
+	its := make([]redisstore.Item, len(items))
+	for i, it := range items {
+		its[i] = redisstore.Item{UpdateID: it.UpdateID, Key: it.Key, Raw: it.Raw}
+	}
+	_, err := j.j.Append(ctx, its)
+	return err
+}
+
+// Pending returns up to n unfinished updates after the id after, in id order.
+func (j Journal) Pending(ctx context.Context, after int64, n int) ([]intake.Journaled, error) {
+	its, err := j.j.Pending(ctx, after, n)
+	out := make([]intake.Journaled, len(its))
+	for i, it := range its {
+		out[i] = intake.Journaled{UpdateID: it.UpdateID, Key: it.Key, Raw: it.Raw}
+	}
+	return out, err
+}
+
+// Finish removes finished updates.
+func (j Journal) Finish(ctx context.Context, ids ...int64) error { return j.j.Finish(ctx, ids...) }

@@ -77,15 +77,17 @@ type IntakeStats struct {
 	InFlight    int    // delivered and not finished
 	Duplicates  int64  // re-sent updates recognised and skipped
 	Undecodable int64  // updates skipped because they could not be decoded
-	Refused     int64  // webhook requests refused (secret, size, JSON, draining)
+	Refused     int64  // webhook requests refused, for any reason (secret, size, JSON, draining, journal …)
 }
 
 func (b *Bot) intakeStats() IntakeStats {
 	if b.webhook != nil {
 		w := b.webhook.Stats()
-		rj := w.Rejected
-		return IntakeStats{Mode: "webhook", Received: w.Received, InFlight: w.InFlight, Duplicates: w.Duplicates, Undecodable: w.Undecodable,
-			Refused: rj.Method + rj.Secret + rj.Size + rj.JSON + rj.Draining + rj.Closed + rj.Pending}
+		st := IntakeStats{Mode: "webhook", Received: w.Received, InFlight: w.InFlight, Duplicates: w.Duplicates, Undecodable: w.Undecodable}
+		for _, n := range w.Rejected.ByReason() {
+			st.Refused += n
+		}
+		return st
 	}
 	p := b.poller.Stats()
 	return IntakeStats{Mode: "polling", Received: p.Fetched, InFlight: p.InFlight, Duplicates: p.Duplicates, Undecodable: p.Undecodable}

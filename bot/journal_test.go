@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,6 +198,12 @@ func TestJournalFullIsBackpressure(t *testing.T) {
 	logs.WaitFor(t, "reason=journal", 30*time.Second)
 	if n, err := j.Len(context.Background()); err != nil || n != 1 {
 		t.Errorf("journal holds %d updates (%v) while full, want the 1 held", n, err)
+	}
+	if js := b.Snapshot().Journal; !js.On || js.Len != 1 || js.Cap != 1 || js.Refused == 0 || js.Err != "" {
+		t.Errorf("snapshot's journal %+v, want 1 of 1 and refusals", js)
+	}
+	if st := b.Status(); !strings.Contains(st, "journal: 1 of 1 updates") {
+		t.Errorf("/status has no journal line of 1 of 1:\n%s", st)
 	}
 	if sent := emu.Sent(); len(sent) != 0 {
 		t.Errorf("sent %v while the journal was full, want nothing yet", sent)

@@ -27,6 +27,12 @@ type Journal interface {
 	Finish(ctx context.Context, ids ...int64) error
 }
 
+// JournalStats is a Journal's size and bounds, for /status and /metrics.
+type JournalStats struct {
+	Len, Cap        int   // unfinished updates, and the most it holds
+	Bytes, MaxBytes int64 // their bytes, and the most it holds
+}
+
 // Journaled is one update in a Journal: its id, the key the runtime routes it by and the
 // update as it arrived.
 type Journaled struct {

@@ -38,3 +38,9 @@ func (j Journal) Pending(ctx context.Context, after int64, n int) ([]intake.Jour
 
 // Finish removes finished updates.
 func (j Journal) Finish(ctx context.Context, ids ...int64) error { return j.j.Finish(ctx, ids...) }
+
+// Stats returns the journal's size and bounds.
+func (j Journal) Stats(ctx context.Context) (intake.JournalStats, error) {
+	st, err := j.j.Stats(ctx)
+	return intake.JournalStats{Len: st.Len, Cap: st.Cap, Bytes: st.Bytes, MaxBytes: st.MaxBytes}, err
+}

@@ -32,10 +32,12 @@ type Config struct {
 	Webhook       bool
 	WebhookURL    string
 	WebhookSecret string
-	// Journal, with a durable store in webhook mode, makes the webhook answer Telegram 200
-	// once an update is journaled (not once it is finished), and hands the journal's
-	// unfinished updates to the runtime before taking new ones. cmd/bot adapts
-	// redisstore's journal. Nil keeps the webhook answering once the runtime has an update.
+	// Journal, with a durable store, makes intake confirm an update to Telegram once it is
+	// journaled (not once it is finished): the webhook answers 200 then, the poller moves
+	// its offset past the batch; a journal that cannot take an update is backpressure (503,
+	// no fetching). The journal's unfinished updates go to the runtime before new ones.
+	// cmd/bot adapts redisstore's journal. Nil confirms an update once it is finished
+	// (polling) or in the runtime (webhook).
 	Journal intake.Journal
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
@@ -202,15 +204,17 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
+	case cfg.Journal != nil:
+		b.poller = intake.NewJournaledPoller(b.endpoint, b.runtime, cfg.Journal, b.pollerConfig())
 	default:
-		b.poller = intake.NewPoller(b.endpoint, b.runtime, intake.PollerConfig{
-			Timeout:        cfg.PollTimeout,
-			AllowedUpdates: b.allowed,
-			Logger:         b.log,
-		})
+		b.poller = intake.NewPoller(b.endpoint, b.runtime, b.pollerConfig())
 	}
 	b.meter = newMeter(b.counts)
 	return b, nil
+}
+
+func (b *Bot) pollerConfig() intake.PollerConfig {
+	return intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log}
 }
 
 // WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller
@@ -223,8 +227,11 @@ func (b *Bot) WebhookHandler() http.Handler {
 }
 
 // Ready reports whether the bot is taking updates: false before intake starts, while
-// draining, and while a durable store does not answer.
-func (b *Bot) Ready() bool { return b.ready.Load() && b.StoreErr() == nil }
+// draining, while a durable store does not answer, and while the journal cannot take the
+// batch polled.
+func (b *Bot) Ready() bool {
+	return b.ready.Load() && b.StoreErr() == nil && (b.poller == nil || !b.poller.Stats().Blocked)
+}
 
 // Run serves until ctx is done, then stops gracefully: it stops fetching, waits (up to
 // DrainTimeout) for the updates in flight and their replies, confirms them to Telegram and

@@ -101,7 +101,7 @@ func (b *Bot) intakeStats() IntakeStats {
 type JournalStats struct {
 	intake.JournalStats
 	On      bool   // the bot has a journal
-	Refused int64  // updates refused because the journal could not take them (webhook 503s)
+	Refused int64  // updates the journal could not take (webhook 503s; polled updates per try)
 	Err     string // why its size could not be read; the figures are then 0
 }
 
@@ -121,6 +121,8 @@ func (b *Bot) journalStats() JournalStats {
 	st := JournalStats{On: true}
 	if b.webhook != nil {
 		st.Refused = b.webhook.Stats().Rejected.Journal
+	} else {
+		st.Refused = b.poller.Stats().Refused
 	}
 	if js, ok := b.cfg.Journal.(journalSizer); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), journalStatsWithin)

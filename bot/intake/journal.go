@@ -27,6 +27,15 @@ type Journal interface {
 	Finish(ctx context.Context, ids ...int64) error
 }
 
+// The refusals a Journal's Append wraps, for intake to tell apart.
+var (
+	// ErrJournalFull: the journal has no room now (its bounds, or its server's memory);
+	// room comes back as updates finish.
+	ErrJournalFull = errors.New("intake: journal is full")
+	// ErrBatchTooLarge: the batch could never fit; split it.
+	ErrBatchTooLarge = errors.New("intake: batch too large for the journal")
+)
+
 // JournalStats is a Journal's size and bounds, for /status and /metrics.
 type JournalStats struct {
 	Len, Cap        int   // unfinished updates, and the most it holds
@@ -59,10 +68,11 @@ type journaler struct {
 	mu       sync.Mutex
 	inflight map[int64]struct{} // submitted, not yet done: a replay must not submit them twice
 	failed   chan struct{}      // a token when an update came back not kept
+	changed  chan struct{}      // a token when an update is done
 }
 
 func newJournaler(j Journal, s Submitter, log *slog.Logger) *journaler {
-	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1)}
+	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
 }
 
 // item is u as the journal keeps it.
@@ -97,11 +107,10 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 		delete(jr.inflight, id)
 		jr.mu.Unlock()
 		if err != nil {
-			select {
-			case jr.failed <- struct{}{}:
-			default:
-			}
+			jr.log.Debug("journaled update not kept; replayed later", slog.Int64("update", id), slog.Any("err", err))
+			signal(jr.failed)
 		}
+		signal(jr.changed)
 		if done != nil {
 			done()
 		}
@@ -170,5 +179,36 @@ func (jr *journaler) replayUntil(ctx context.Context) error {
 		if err := backoff.Sleep(ctx, delay); err != nil {
 			return err
 		}
+	}
+}
+
+// pending returns how many submitted updates are not done.
+func (jr *journaler) pending() int {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	return len(jr.inflight)
+}
+
+// drain waits until every submitted update is done, or ctx ends; it returns how many are
+// left.
+func (jr *journaler) drain(ctx context.Context) int {
+	for {
+		n := jr.pending()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-jr.changed:
+		case <-ctx.Done():
+			return jr.pending()
+		}
+	}
+}
+
+// signal leaves a token in ch unless one is there.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }

@@ -222,7 +222,11 @@ func TestRedisDownIsNotReady(t *testing.T) {
 	if err := emu.WaitConfirmed(ctx, second.UpdateID); err != nil {
 		t.Fatal(err)
 	}
-	sent := emu.Sent()
+	// Confirmed once journaled: the answer follows.
+	sent, err := emu.WaitSent(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := sent[len(sent)-1]; got.ReplyTo != second.MessageID || got.Text != "#1 two" {
 		t.Errorf("last reply %+v, want #1 two answering message %d (the store was emptied)", got, second.MessageID)
 	}

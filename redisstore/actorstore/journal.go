@@ -2,6 +2,8 @@ package actorstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/redisstore"
@@ -15,14 +17,20 @@ var _ intake.Journal = Journal{}
 // NewJournal adapts j.
 func NewJournal(j *redisstore.Journal) Journal { return Journal{j: j} }
 
-// Append journals items in one atomic step; redisstore's count is left out, as its doc says
-// to rely on the error alone.
+// Append journals items in one atomic step, its refusals wrapping intake's sentinels;
+// redisstore's count is left out, as its doc says to rely on the error alone.
 func (j Journal) Append(ctx context.Context, items []intake.Journaled) error {
 	its := make([]redisstore.Item, len(items))
 	for i, it := range items {
 		its[i] = redisstore.Item{UpdateID: it.UpdateID, Key: it.Key, Raw: it.Raw}
 	}
 	_, err := j.j.Append(ctx, its)
+	switch {
+	case errors.Is(err, redisstore.ErrBatchTooLarge):
+		return fmt.Errorf("%w: %w", intake.ErrBatchTooLarge, err)
+	case errors.Is(err, redisstore.ErrJournalFull), errors.Is(err, redisstore.ErrFull):
+		return fmt.Errorf("%w: %w", intake.ErrJournalFull, err)
+	}
 	return err
 }
 

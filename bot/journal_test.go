@@ -26,6 +26,11 @@ import (
 // journaledWebhook runs app in webhook mode on a Redis store and journal at url, with emu
 // posting to it; it returns the bot, its journal and a stop that returns once the bot has.
 func journaledWebhook(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger) (*bot.Bot, *redisstore.Journal, func()) {
+	return journaled(t, emu, url, jcfg, app, log, true)
+}
+
+// journaled is journaledWebhook, or in polling mode unless webhook.
+func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool) (*bot.Bot, *redisstore.Journal, func()) {
 	t.Helper()
 	rs, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: url, Codec: app.Codec})
 	if err != nil {
@@ -37,13 +42,18 @@ func journaledWebhook(t *testing.T, emu *emulator.Server, url string, jcfg redis
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := bot.Config{Token: token, APIURL: emu.URL(), Logger: log, Webhook: true, WebhookURL: "http://" + ln.Addr().String() + "/hook", Journal: actorstore.NewJournal(j)}
+	cfg := bot.Config{Token: token, APIURL: emu.URL(), Logger: log, PollTimeout: time.Second, DrainTimeout: 3 * time.Second, Journal: actorstore.NewJournal(j)}
+	if webhook {
+		cfg.Webhook, cfg.WebhookURL = true, "http://"+ln.Addr().String()+"/hook"
+	}
 	b, err := bot.NewDurable(cfg, app, actorstore.New(rs))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/hook", b.WebhookHandler())
+	if webhook {
+		mux.Handle("/hook", b.WebhookHandler())
+	}
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(ln)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -215,5 +225,51 @@ func TestJournalFullIsBackpressure(t *testing.T) {
 	}
 	if got := b.Snapshot().Intake; got.Refused == 0 {
 		t.Errorf("intake %+v counts no refusal", got)
+	}
+}
+
+// TestStuckChatDoesNotStallOthers polls with a journal while one user's replies wait out
+// retry_after (Telegram's one message a second per chat, enforced by the emulator) for
+// more updates than a getUpdates batch holds: the other users' updates are still fetched
+// and answered, long before the stuck user's are.
+func TestStuckChatDoesNotStallOthers(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet(), Faults: emulator.Faults{
+		EnforceLimits: true, Limits: emulator.Limits{Global: 1e6, GlobalBurst: 1e6, Chat: 1, ChatBurst: 1, Group: 1, GroupBurst: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	const stuck, backlog, others = 1, 150, 10
+	for i := range backlog {
+		if _, err := emu.SendText(stuck, fmt.Sprint("flood ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for u := range int64(others) {
+		if _, err := emu.SendText(100+u, "hi"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	answered := map[int64]bool{}
+	stuckReplies := 0
+	for n := 1; len(answered) < others; n++ {
+		sent, err := emu.WaitSent(ctx, n)
+		if err != nil {
+			t.Fatalf("%d of %d other users answered: %v", len(answered), others, err)
+		}
+		if s := sent[n-1]; s.ChatID == stuck {
+			stuckReplies++
+		} else {
+			answered[s.ChatID] = true
+		}
+	}
+	t.Logf("every other user answered after %d of the stuck user's %d replies", stuckReplies, backlog)
+	if stuckReplies >= backlog-100 {
+		t.Errorf("the others were answered only after %d of the stuck user's %d replies: the batch window held them", stuckReplies, backlog)
 	}
 }

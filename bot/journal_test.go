@@ -23,13 +23,8 @@ import (
 	"github.com/troupebot/troupe/redisstore/actorstore"
 )
 
-// journaledWebhook runs app in webhook mode on a Redis store and journal at url, with emu
-// posting to it; it returns the bot, its journal and a stop that returns once the bot has.
-func journaledWebhook(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger) (*bot.Bot, *redisstore.Journal, func()) {
-	return journaled(t, emu, url, jcfg, app, log, true)
-}
-
-// journaled is journaledWebhook, or in polling mode unless webhook.
+// journaled runs app on a Redis store and journal at url, in webhook mode (emu posting to
+// it) or polling; it returns the bot, its journal and a stop that returns once the bot has.
 func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool) (*bot.Bot, *redisstore.Journal, func()) {
 	t.Helper()
 	rs, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: url, Codec: app.Codec})
@@ -119,6 +114,12 @@ func waitReplies(t *testing.T, emu *emulator.Server, n int) map[int64][]emulator
 // answered by the next one on start, each user's in order, before an update that arrived
 // after them; the journal is empty once they are finished.
 func TestJournalReplayedFirst(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { replayedFirst(t, webhook) })
+	}
+}
+
+func replayedFirst(t *testing.T, webhook bool) {
 	srv := redistest.Start(t, redistest.Options{})
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
 	if err != nil {
@@ -148,14 +149,14 @@ func TestJournalReplayedFirst(t *testing.T) {
 	if err := actorstore.NewJournal(j).Append(context.Background(), items); err != nil {
 		t.Fatal(err)
 	}
-	// Queued for the webhook before the bot starts: it must wait for the journal's.
+	// Queued before the bot starts: they must wait for the journal's.
 	for u := range int64(4) {
 		if _, err := emu.SendText(7000+u, "new"); err != nil {
 			t.Fatal(err)
 		}
 	}
 
-	_, _, stop := journaledWebhook(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet())
+	_, _, stop := journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), webhook)
 	replies := waitReplies(t, emu, 16)
 	for u := range int64(4) {
 		var got []string
@@ -174,9 +175,17 @@ func TestJournalReplayedFirst(t *testing.T) {
 	}
 }
 
-// TestJournalFullIsBackpressure: while the journal is full the webhook answers 503 and takes
-// nothing; once an update finishes there is room, Telegram's retry is taken and answered.
+// TestJournalFullIsBackpressure: while the journal is full the webhook answers 503 and
+// takes nothing, the poller holds its batch unconfirmed, fetches no more and makes the bot
+// not ready; once an update finishes there is room, and the refused update is taken and
+// answered.
 func TestJournalFullIsBackpressure(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { journalFull(t, webhook) })
+	}
+}
+
+func journalFull(t *testing.T, webhook bool) {
 	srv := redistest.Start(t, redistest.Options{})
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
 	if err != nil {
@@ -195,17 +204,28 @@ func TestJournalFullIsBackpressure(t *testing.T) {
 		return inner.Handle(n, u)
 	})
 	var logs logtest.Buffer
-	b, j, _ := journaledWebhook(t, emu, srv.URL, redisstore.JournalConfig{Cap: 1}, app, slog.New(slog.NewTextHandler(&logs, nil)))
+	b, j, _ := journaled(t, emu, srv.URL, redisstore.JournalConfig{Cap: 1}, app, slog.New(slog.NewTextHandler(&logs, nil)), webhook)
 	t.Cleanup(free) // before the bot stops, which waits for the held update
 	hold, err := emu.SendText(1, "hold")
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitConfirmed(t, emu, hold.UpdateID) // journaled: the journal is full
-	if _, err := emu.SendText(2, "hi"); err != nil {
+	hi, err := emu.SendText(2, "hi")
+	if err != nil {
 		t.Fatal(err)
 	}
-	logs.WaitFor(t, "reason=journal", 30*time.Second)
+	if webhook {
+		logs.WaitFor(t, "reason=journal", 30*time.Second)
+	} else {
+		logs.WaitFor(t, "not fetching", 30*time.Second)
+		if b.Ready() {
+			t.Error("ready while the journal cannot take the polled batch")
+		}
+		if got := emu.WebhookInfo().PendingUpdateCount; got != 1 {
+			t.Errorf("Telegram holds %d unconfirmed updates, want the 1 refused", got)
+		}
+	}
 	if n, err := j.Len(context.Background()); err != nil || n != 1 {
 		t.Errorf("journal holds %d updates (%v) while full, want the 1 held", n, err)
 	}
@@ -219,11 +239,12 @@ func TestJournalFullIsBackpressure(t *testing.T) {
 		t.Errorf("sent %v while the journal was full, want nothing yet", sent)
 	}
 	free()
+	waitConfirmed(t, emu, hi.UpdateID)
 	replies := waitReplies(t, emu, 2)
 	if r := replies[2]; len(r) != 1 || r[0].Text != "#1 hi" {
 		t.Errorf("user 2 got %v after the journal had room, want #1 hi", r)
 	}
-	if got := b.Snapshot().Intake; got.Refused == 0 {
+	if got := b.Snapshot().Intake; webhook && got.Refused == 0 {
 		t.Errorf("intake %+v counts no refusal", got)
 	}
 }

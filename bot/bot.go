@@ -32,6 +32,13 @@ type Config struct {
 	Webhook       bool
 	WebhookURL    string
 	WebhookSecret string
+	// Journal, with a durable store, makes intake confirm an update to Telegram once it is
+	// journaled (not once it is finished): the webhook answers 200 then, the poller moves
+	// its offset past the batch; a journal that cannot take an update is backpressure (503,
+	// no fetching). The journal's unfinished updates go to the runtime before new ones.
+	// cmd/bot adapts redisstore's journal. Nil confirms an update once it is finished
+	// (polling) or in the runtime (webhook).
+	Journal intake.Journal
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
@@ -192,17 +199,22 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	}
 	b.chartLatency = newChartLatency()
 	b.charts = actors.NewPool(rt.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
-	if cfg.Webhook {
+	switch {
+	case cfg.Webhook && cfg.Journal != nil:
+		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
+	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
-	} else {
-		b.poller = intake.NewPoller(b.endpoint, b.runtime, intake.PollerConfig{
-			Timeout:        cfg.PollTimeout,
-			AllowedUpdates: b.allowed,
-			Logger:         b.log,
-		})
+	case cfg.Journal != nil:
+		b.poller = intake.NewJournaledPoller(b.endpoint, b.runtime, cfg.Journal, b.pollerConfig())
+	default:
+		b.poller = intake.NewPoller(b.endpoint, b.runtime, b.pollerConfig())
 	}
 	b.meter = newMeter(b.counts)
 	return b, nil
+}
+
+func (b *Bot) pollerConfig() intake.PollerConfig {
+	return intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log}
 }
 
 // WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller
@@ -215,8 +227,11 @@ func (b *Bot) WebhookHandler() http.Handler {
 }
 
 // Ready reports whether the bot is taking updates: false before intake starts, while
-// draining, and while a durable store does not answer.
-func (b *Bot) Ready() bool { return b.ready.Load() && b.StoreErr() == nil }
+// draining, while a durable store does not answer, and while the journal cannot take the
+// batch polled.
+func (b *Bot) Ready() bool {
+	return b.ready.Load() && b.StoreErr() == nil && (b.poller == nil || !b.poller.Stats().Blocked)
+}
 
 // Run serves until ctx is done, then stops gracefully: it stops fetching, waits (up to
 // DrainTimeout) for the updates in flight and their replies, confirms them to Telegram and
@@ -281,6 +296,14 @@ func (b *Bot) serve(ctx context.Context) error {
 // The webhook stays registered when the bot stops: Telegram keeps the updates (answered 503
 // meanwhile) for the next process.
 func (b *Bot) serveWebhook(ctx context.Context) error {
+	// The journal is replayed before the webhook takes an update, so it runs before
+	// Telegram is told where to send them; it stops with ctx, before the runtime closes.
+	replayed := make(chan struct{})
+	go func() {
+		defer close(replayed)
+		_ = b.webhook.Run(ctx)
+	}()
+	defer func() { <-replayed }()
 	if b.cfg.WebhookURL != "" {
 		opts := &gotgbot.SetWebhookOpts{SecretToken: b.cfg.WebhookSecret, AllowedUpdates: b.allowed, MaxConnections: 40}
 		for attempt := 1; ; attempt++ {

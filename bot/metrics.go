@@ -67,6 +67,11 @@ var metrics = []metric{
 	newMetric("store_duplicates_total", "Updates found committed already and not applied again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Duplicates) }),
 	newMetric("store_outbox_resent_total", "Replies sent again from the outbox after a restart or a duplicate (at least once: some may have been accepted before).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Resent) }),
 	newMetric("store_corrupt_total", "Updates of users whose stored context cannot be decoded; each got an apology.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Corrupt) }),
+	newMetric("journal_updates", "Updates in the intake journal, taken and not yet finished (0 without a journal).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Len) }),
+	newMetric("journal_bytes", "Bytes of the updates in the intake journal.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Bytes) }),
+	newMetric("journal_capacity", "The most updates the intake journal holds; past it intake refuses (webhook 503).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Cap) }),
+	newMetric("journal_capacity_bytes", "The most bytes the intake journal holds.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.MaxBytes) }),
+	newMetric("journal_refused_total", "Updates refused because the intake journal could not take them (full, or its server away); Telegram sends them again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Journal.Refused) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }
 
@@ -109,7 +114,7 @@ func readHistogram(h prometheus.Histogram) Histogram {
 // webhookRefused counts refusals by the webhook's reasons: a wrong secret is a prober, a
 // size or JSON refusal a broken sender, draining a redeploy.
 var webhookRefused = prometheus.NewDesc("troupe_webhook_refused_total",
-	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending.", []string{"reason"}, nil)
+	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending, journal.", []string{"reason"}, nil)
 
 // collector turns one Snapshot per scrape into the metrics above.
 type collector struct{ b *Bot }

@@ -3,6 +3,7 @@ package bot
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/bot/outbound"
 )
 
@@ -24,6 +26,7 @@ type Snapshot struct {
 	Sender        outbound.Stats
 	Intake        IntakeStats
 	Store         StoreStats
+	Journal       JournalStats
 	Charts        actors.PoolStats
 	ChartLatency  Histogram // seconds from chart request to answer, since the start
 	UpdatesPerSec float64   // over the last minute
@@ -46,6 +49,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Sender:        b.sender.Stats(),
 		Intake:        b.intakeStats(),
 		Store:         b.storeStats(),
+		Journal:       b.journalStats(),
 		Charts:        b.charts.Stats(),
 		ChartLatency:  readHistogram(b.chartLatency),
 		UpdatesPerSec: in,
@@ -77,18 +81,58 @@ type IntakeStats struct {
 	InFlight    int    // delivered and not finished
 	Duplicates  int64  // re-sent updates recognised and skipped
 	Undecodable int64  // updates skipped because they could not be decoded
-	Refused     int64  // webhook requests refused (secret, size, JSON, draining)
+	Refused     int64  // webhook requests refused, for any reason (secret, size, JSON, draining, journal …)
 }
 
 func (b *Bot) intakeStats() IntakeStats {
 	if b.webhook != nil {
 		w := b.webhook.Stats()
-		rj := w.Rejected
-		return IntakeStats{Mode: "webhook", Received: w.Received, InFlight: w.InFlight, Duplicates: w.Duplicates, Undecodable: w.Undecodable,
-			Refused: rj.Method + rj.Secret + rj.Size + rj.JSON + rj.Draining + rj.Closed + rj.Pending}
+		st := IntakeStats{Mode: "webhook", Received: w.Received, InFlight: w.InFlight, Duplicates: w.Duplicates, Undecodable: w.Undecodable}
+		for _, n := range w.Rejected.ByReason() {
+			st.Refused += n
+		}
+		return st
 	}
 	p := b.poller.Stats()
 	return IntakeStats{Mode: "polling", Received: p.Fetched, InFlight: p.InFlight, Duplicates: p.Duplicates, Undecodable: p.Undecodable}
+}
+
+// JournalStats is the intake journal's size, bounds and refusals; zero without a journal.
+type JournalStats struct {
+	intake.JournalStats
+	On      bool   // the bot has a journal
+	Refused int64  // updates the journal could not take (webhook 503s; polled updates per try)
+	Err     string // why its size could not be read; the figures are then 0
+}
+
+// journalStatsWithin bounds reading the journal's size, so that /status and /metrics answer
+// while Redis does not.
+const journalStatsWithin = 500 * time.Millisecond
+
+// journalSizer is a Journal that can tell its size (actorstore's).
+type journalSizer interface {
+	Stats(ctx context.Context) (intake.JournalStats, error)
+}
+
+func (b *Bot) journalStats() JournalStats {
+	if b.cfg.Journal == nil {
+		return JournalStats{}
+	}
+	st := JournalStats{On: true}
+	if b.webhook != nil {
+		st.Refused = b.webhook.Stats().Rejected.Journal
+	} else {
+		st.Refused = b.poller.Stats().Refused
+	}
+	if js, ok := b.cfg.Journal.(journalSizer); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), journalStatsWithin)
+		defer cancel()
+		var err error
+		if st.JournalStats, err = js.Stats(ctx); err != nil {
+			st.Err = err.Error()
+		}
+	}
+	return st
 }
 
 // Status is the supervisor's report for /status: short enough for a phone screen.
@@ -116,6 +160,13 @@ func (s Snapshot) String() string {
 		}
 		fmt.Fprintf(&sb, "store: %s · %d errors · %d not kept · %d stale · %d duplicates · %d resent · %d corrupt\n",
 			health, r.StoreErrors, r.NotKept, r.Stale, r.Duplicates, r.Resent, r.Corrupt)
+	}
+	if j := s.Journal; j.On {
+		if j.Err != "" {
+			fmt.Fprintf(&sb, "journal: unreadable (%s) · %d refused\n", j.Err, j.Refused)
+		} else {
+			fmt.Fprintf(&sb, "journal: %d of %d updates · %s of %s · %d refused\n", j.Len, j.Cap, mib(uint64(j.Bytes)), mib(uint64(j.MaxBytes)), j.Refused)
+		}
 	}
 	c := s.Charts
 	p50, p99 := s.ChartLatency.Quantile(0.5), s.ChartLatency.Quantile(0.99)

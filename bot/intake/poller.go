@@ -38,6 +38,13 @@ type Poller struct {
 	win     *window
 
 	fetched, duplicates, undecodable, notKept atomic.Int64
+
+	// With a journal (NewJournaledPoller) the window is unused: offset is past the last
+	// journaled batch, blocked says the journal cannot take the batch held.
+	journal *journaler
+	offset  atomic.Int64
+	blocked atomic.Bool
+	refused atomic.Int64
 }
 
 // PollerConfig tunes a Poller. The zero value is usable.
@@ -89,6 +96,9 @@ var ErrUnauthorized = errors.New("intake: bot token refused (401 Unauthorized)")
 // Run polls until ctx is done. It returns nil then, or ErrUnauthorized. Updates fetched
 // before ctx ended may still be in flight; Drain waits for them and confirms them.
 func (p *Poller) Run(ctx context.Context) error {
+	if p.journal != nil {
+		return p.runJournaled(ctx)
+	}
 	lastNew := 0
 	var lastPoll time.Time
 	pause := minPause
@@ -259,6 +269,9 @@ func (p *Poller) getUpdates(ctx context.Context, req getUpdates, timeout time.Du
 // finished ones to Telegram with a last getUpdates. Updates unfinished when ctx ends stay
 // unconfirmed, so the next process gets them again.
 func (p *Poller) Drain(ctx context.Context) error {
+	if p.journal != nil {
+		return p.drainJournaled(ctx)
+	}
 wait:
 	for {
 		if _, _, inflight := p.win.state(); inflight == 0 {
@@ -291,12 +304,21 @@ type Stats struct {
 	NotKept     int64 // delivered, not kept by the runtime (its store failed), to be delivered again
 	InFlight    int   // delivered and not finished
 	Offset      int64 // the offset the next getUpdates confirms up to
+	// With a journal: Refused counts updates the journal could not take when tried (each
+	// try of a held batch counts its updates), Blocked says it cannot take the batch held
+	// now, so nothing is fetched.
+	Refused int64
+	Blocked bool
 }
 
 // Stats returns the Poller's counters.
 func (p *Poller) Stats() Stats {
 	offset, _, inflight := p.win.state()
-	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), NotKept: p.notKept.Load(), InFlight: inflight, Offset: offset}
+	if p.journal != nil {
+		offset, inflight = p.offset.Load(), p.journal.pending()
+	}
+	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), NotKept: p.notKept.Load(), InFlight: inflight, Offset: offset,
+		Refused: p.refused.Load(), Blocked: p.blocked.Load()}
 }
 
 // retryPolicy spaces the polls after getUpdates failed: 0.5–1 s at first, doubling, to

@@ -16,6 +16,7 @@ import (
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
+	"github.com/troupebot/troupe/internal/backoff"
 	"github.com/troupebot/troupe/internal/ratelog"
 )
 
@@ -52,6 +53,10 @@ type Webhook struct {
 	secretSum [sha256.Size]byte
 	log       *slog.Logger
 	refusals  *ratelog.Logger // anyone can make refusals: their lines are rate-limited
+	journal   *journaler      // nil without a Journal
+	// open is false while the journal is replayed, so that no new update of a user goes
+	// into the runtime before that user's journaled ones.
+	open atomic.Bool
 
 	mu       sync.Mutex
 	seen     recent
@@ -75,6 +80,7 @@ const (
 	rejectDraining
 	rejectClosed
 	rejectPending
+	rejectJournal
 	numReasons
 )
 
@@ -106,7 +112,53 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 	if cfg.Secret != "" {
 		w.secretSum = sha256.Sum256([]byte(cfg.Secret))
 	}
+	w.open.Store(true)
 	return w
+}
+
+// NewJournaledWebhook returns a Webhook that answers 200 once an update is in j rather than
+// once it is in the runtime, and 503 when j cannot take it: Telegram then counts delivered
+// only what a crash cannot lose. It takes updates once Run has handed j's unfinished ones
+// to s.
+func NewJournaledWebhook(s Submitter, j Journal, cfg WebhookConfig) *Webhook {
+	w := NewWebhook(nil, cfg)
+	w.open.Store(false)
+	w.journal = newJournaler(j, s, w.log)
+	return w
+}
+
+// Run replays the journal, then opens the webhook, and replays it again whenever an update
+// came back not kept, until ctx ends. Without a Journal it returns at once.
+func (w *Webhook) Run(ctx context.Context) error {
+	if w.journal == nil {
+		return nil
+	}
+	if err := w.journal.replayUntil(ctx); err != nil {
+		return nil //nolint:nilerr // stopped before the journal was read: nothing to report
+	}
+	w.open.Store(true)
+	streak := 0
+	for {
+		waited := time.Now()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.journal.failed:
+		}
+		if time.Since(waited) > replayRetry.Max {
+			streak = 0
+		}
+		streak++
+		if backoff.Sleep(ctx, replayRetry.Delay(streak, 0)) != nil {
+			return nil
+		}
+		w.open.Store(false)
+		err := w.journal.replayUntil(ctx)
+		w.open.Store(true)
+		if err != nil {
+			return nil
+		}
+	}
 }
 
 // ServeHTTP takes one update: 200 once it is in the runtime (or was already, or cannot be
@@ -163,8 +215,62 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusOK)
 	case err != nil:
 		w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, err)
+	case w.journal != nil:
+		w.takeJournaled(rw, r, u, buf.Bytes())
 	default:
 		w.take(rw, r, u)
+	}
+}
+
+// takeJournaled journals u and answers 200, then hands it to the runtime; 503 when the
+// journal cannot take it or is being replayed, so that Telegram sends it again.
+func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotgbot.Update, raw []byte) {
+	id := u.UpdateId
+	if !w.open.Load() {
+		w.refuse(rw, r, rejectJournal, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d: the journal is being replayed", id))
+		return
+	}
+	w.mu.Lock()
+	if w.draining {
+		w.mu.Unlock()
+		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+		return
+	}
+	if journaled, ok := w.seen.get(id); ok {
+		w.mu.Unlock()
+		if !journaled {
+			w.refuse(rw, r, rejectPending, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d is being journaled", id))
+			return
+		}
+		w.duplicates.Add(1)
+		rw.WriteHeader(http.StatusOK)
+		return
+	}
+	w.seen.add(id)
+	w.inflight++
+	w.mu.Unlock()
+	if err := w.journal.j.Append(r.Context(), []Journaled{item(u, raw)}); err != nil {
+		w.mu.Lock()
+		w.seen.forget(id)
+		w.mu.Unlock()
+		w.finish()
+		w.refuse(rw, r, rejectJournal, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("journal update %d: %w", id, err))
+		return
+	}
+	w.mu.Lock()
+	w.seen.markDelivered(id)
+	w.mu.Unlock()
+	w.delivered.Add(1)
+	rw.WriteHeader(http.StatusOK)
+	// Journaled: whatever happens to it now, the journal has it for a replay.
+	var finished atomic.Bool
+	done := func() {
+		if finished.CompareAndSwap(false, true) {
+			w.finish()
+		}
+	}
+	if err := w.journal.submit(u, done); err != nil {
+		w.log.Debug("journaled update left for the next process", slog.Int64("update", id), slog.Any("err", err))
 	}
 }
 
@@ -238,7 +344,7 @@ func (w *Webhook) secretOK(got string) bool {
 	return subtle.ConstantTimeCompare(sum[:], w.secretSum[:]) == 1
 }
 
-var reasonNames = [numReasons]string{"method", "secret", "size", "json", "draining", "closed", "pending"}
+var reasonNames = [numReasons]string{"method", "secret", "size", "json", "draining", "closed", "pending", "journal"}
 
 func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status int, level slog.Level, err error) {
 	w.rejected[reason].Add(1)
@@ -305,12 +411,13 @@ type WebhookRejects struct {
 	Draining int64 // arrived while draining (503)
 	Closed   int64 // the runtime refused the update, closing (503)
 	Pending  int64 // re-sent while its first POST was still being delivered (503)
+	Journal  int64 // the journal could not take the update, or was being replayed (503)
 }
 
 // ByReason yields each reason's name, as the refusal log lines give it, and its count.
 func (r WebhookRejects) ByReason() iter.Seq2[string, int64] {
 	return func(yield func(string, int64) bool) {
-		counts := [numReasons]int64{r.Method, r.Secret, r.Size, r.JSON, r.Draining, r.Closed, r.Pending}
+		counts := [numReasons]int64{r.Method, r.Secret, r.Size, r.JSON, r.Draining, r.Closed, r.Pending, r.Journal}
 		for i, n := range counts {
 			if !yield(reasonNames[i], n) {
 				return
@@ -332,7 +439,7 @@ func (w *Webhook) Stats() WebhookStats {
 		Undecodable: w.undecodable.Load(),
 		Rejected: WebhookRejects{
 			Method: rj(rejectMethod), Secret: rj(rejectSecret), Size: rj(rejectSize), JSON: rj(rejectJSON),
-			Draining: rj(rejectDraining), Closed: rj(rejectClosed), Pending: rj(rejectPending),
+			Draining: rj(rejectDraining), Closed: rj(rejectClosed), Pending: rj(rejectPending), Journal: rj(rejectJournal),
 		},
 		InFlight: inflight,
 	}

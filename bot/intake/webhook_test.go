@@ -284,12 +284,12 @@ type writerFunc func(p []byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestWebhookRejectsByReason(t *testing.T) {
-	r := WebhookRejects{Method: 1, Secret: 2, Size: 3, JSON: 4, Draining: 5, Closed: 6, Pending: 7}
+	r := WebhookRejects{Method: 1, Secret: 2, Size: 3, JSON: 4, Draining: 5, Closed: 6, Pending: 7, Journal: 8}
 	var got []string
 	for reason, n := range r.ByReason() {
 		got = append(got, fmt.Sprint(reason, "=", n))
 	}
-	want := []string{"method=1", "secret=2", "size=3", "json=4", "draining=5", "closed=6", "pending=7"}
+	want := []string{"method=1", "secret=2", "size=3", "json=4", "draining=5", "closed=6", "pending=7", "journal=8"}
 	if !slices.Equal(got, want) {
 		t.Errorf("ByReason = %v, want %v", got, want)
 	}

@@ -1,7 +1,7 @@
 // Package actorstore runs the actor runtime on the durable store: it adapts a
-// redisstore.Store to actors.Store, translating records and the store's refusals. It is
-// the one place that knows both, so that neither the runtime nor the store imports the
-// other; cmd/bot wires it.
+// redisstore.Store to actors.Store, translating records and the store's refusals, and a
+// redisstore.Journal to intake.Journal. It is the one place that knows both sides, so that
+// neither the runtime nor the store imports the other; cmd/bot wires it.
 package actorstore
 
 import (

@@ -1,0 +1,214 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/internal/backoff"
+)
+
+// Journal keeps the updates intake has confirmed to Telegram and the runtime has not
+// finished, on a durable store (cmd/bot adapts redisstore's): what makes confirming an
+// update before it is finished safe, since a crash leaves it there for the next process.
+type Journal interface {
+	// Append keeps updates in one atomic step, skipping those it holds or finished lately.
+	// An error means none was kept and none may be confirmed.
+	Append(ctx context.Context, items []Journaled) error
+	// Pending returns up to n unfinished updates with an id above after, in id order.
+	Pending(ctx context.Context, after int64, n int) ([]Journaled, error)
+	// Finish removes finished updates.
+	Finish(ctx context.Context, ids ...int64) error
+}
+
+// The refusals a Journal's Append wraps, for intake to tell apart.
+var (
+	// ErrJournalFull: the journal has no room now (its bounds, or its server's memory);
+	// room comes back as updates finish.
+	ErrJournalFull = errors.New("intake: journal is full")
+	// ErrBatchTooLarge: the batch could never fit; split it.
+	ErrBatchTooLarge = errors.New("intake: batch too large for the journal")
+)
+
+// JournalStats is a Journal's size and bounds, for /status and /metrics.
+type JournalStats struct {
+	Len, Cap        int   // unfinished updates, and the most it holds
+	Bytes, MaxBytes int64 // their bytes, and the most it holds
+}
+
+// Journaled is one update in a Journal: its id, the key the runtime routes it by and the
+// update as it arrived.
+type Journaled struct {
+	UpdateID, Key int64
+	Raw           []byte
+}
+
+// journalPage is how many pending updates one replay step reads.
+const journalPage = 500
+
+// replayRetry spaces the replays after an update was not kept (its store failed): the store
+// needs a moment, and every replay reads the journal.
+var replayRetry = backoff.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.Second}
+
+// journaler hands journaled updates to the runtime and finishes them in the journal once
+// the runtime kept them. Updates the runtime did not keep stay journaled and are handed out
+// again by the next replay, in id order, which keeps each user's order: the runtime refuses
+// a user's later updates while an earlier one waits (actors' hold), so they come back too.
+type journaler struct {
+	j   Journal
+	s   Submitter
+	log *slog.Logger
+
+	mu       sync.Mutex
+	inflight map[int64]struct{} // submitted, not yet done: a replay must not submit them twice
+	failed   chan struct{}      // a token when an update came back not kept
+	changed  chan struct{}      // a token when an update is done
+}
+
+func newJournaler(j Journal, s Submitter, log *slog.Logger) *journaler {
+	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+}
+
+// item is u as the journal keeps it.
+func item(u *gotgbot.Update, raw []byte) Journaled {
+	key, _ := actors.KeyOf(u)
+	return Journaled{UpdateID: u.UpdateId, Key: key, Raw: raw}
+}
+
+// submit hands u to the runtime unless it is already there; done, if not nil, is called
+// once u is done, kept or not.
+func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
+	id := u.UpdateId
+	jr.mu.Lock()
+	if _, ok := jr.inflight[id]; ok {
+		jr.mu.Unlock()
+		if done != nil {
+			done()
+		}
+		return nil
+	}
+	jr.inflight[id] = struct{}{}
+	jr.mu.Unlock()
+	err := jr.s.Submit(u, func(err error) {
+		if err == nil {
+			// A Finish that fails leaves the update pending: the next replay hands it out
+			// again, and the runtime, which committed it, does not apply it twice.
+			if ferr := jr.j.Finish(context.Background(), id); ferr != nil {
+				jr.log.Warn("journal finish failed", slog.Int64("update", id), slog.Any("err", ferr))
+			}
+		}
+		jr.mu.Lock()
+		delete(jr.inflight, id)
+		jr.mu.Unlock()
+		if err != nil {
+			jr.log.Debug("journaled update not kept; replayed later", slog.Int64("update", id), slog.Any("err", err))
+			signal(jr.failed)
+		}
+		signal(jr.changed)
+		if done != nil {
+			done()
+		}
+	})
+	if err != nil {
+		jr.mu.Lock()
+		delete(jr.inflight, id)
+		jr.mu.Unlock()
+		if done != nil {
+			done()
+		}
+		return fmt.Errorf("intake: submit journaled update %d: %w", id, err)
+	}
+	return nil
+}
+
+// replay pages through the journal in id order and submits every update not in flight.
+// It returns how many it submitted.
+func (jr *journaler) replay(ctx context.Context) (int, error) {
+	var after int64
+	n := 0
+	for {
+		page, err := jr.j.Pending(ctx, after, journalPage)
+		if err != nil {
+			return n, fmt.Errorf("intake: replay the journal after update %d: %w", after, err)
+		}
+		for _, it := range page {
+			after = it.UpdateID
+			u, err := DecodeUpdate(it.Raw)
+			if err != nil {
+				// It was decoded when it arrived; a journal that holds it otherwise is not
+				// the user's to wait on.
+				jr.log.Error("journaled update cannot be decoded; finished", slog.Int64("update", it.UpdateID), slog.Any("err", err))
+				if ferr := jr.j.Finish(ctx, it.UpdateID); ferr != nil {
+					return n, fmt.Errorf("intake: finish undecodable journaled update %d: %w", it.UpdateID, ferr)
+				}
+				continue
+			}
+			if err := jr.submit(u, nil); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if len(page) < journalPage {
+			return n, nil
+		}
+	}
+}
+
+// replayUntil replays the journal until one replay reads it whole, waiting between tries
+// (the store may be away at start). It returns ctx's error if ctx ends first.
+func (jr *journaler) replayUntil(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		n, err := jr.replay(ctx)
+		if err == nil {
+			if n > 0 {
+				jr.log.Info("journal replayed", slog.Int("updates", n))
+			}
+			return nil
+		}
+		if errors.Is(err, actors.ErrClosed) {
+			return err
+		}
+		delay := replayRetry.Delay(attempt, 0)
+		jr.log.Warn("journal replay failed", slog.Any("err", err), slog.Int("attempt", attempt), slog.String("retry_in", delay.String()))
+		if err := backoff.Sleep(ctx, delay); err != nil {
+			return err
+		}
+	}
+}
+
+// pending returns how many submitted updates are not done.
+func (jr *journaler) pending() int {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	return len(jr.inflight)
+}
+
+// drain waits until every submitted update is done, or ctx ends; it returns how many are
+// left.
+func (jr *journaler) drain(ctx context.Context) int {
+	for {
+		n := jr.pending()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-jr.changed:
+		case <-ctx.Done():
+			return jr.pending()
+		}
+	}
+}
+
+// signal leaves a token in ch unless one is there.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

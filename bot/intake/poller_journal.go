@@ -1,0 +1,157 @@
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/internal/backoff"
+)
+
+// NewJournaledPoller returns a Poller that confirms a batch to Telegram once it is in j,
+// not once its updates are finished: a user whose replies wait (a retry_after, a slow store)
+// holds up only that user, not the 100-update window of everyone. Its Run first hands j's
+// unfinished updates to s, and again, between polls, after one was not kept.
+func NewJournaledPoller(api API, s Submitter, j Journal, cfg PollerConfig) *Poller {
+	p := NewPoller(api, nil, cfg)
+	p.journal = newJournaler(j, s, p.cfg.Logger)
+	return p
+}
+
+// journalFullRetry spaces the tries to journal a batch while the journal is full: room
+// comes as updates finish, which takes their replies' time.
+var journalFullRetry = backoff.Policy{Initial: 50 * time.Millisecond, Max: 2 * time.Second, Jitter: 1.0 / 3}
+
+// runJournaled is Run with a journal: poll, journal the batch (until it fits), confirm it
+// with the next poll, submit its updates.
+func (p *Poller) runJournaled(ctx context.Context) error {
+	if p.journal.replayUntil(ctx) != nil {
+		return nil
+	}
+	failures, replays := 0, 0
+	for ctx.Err() == nil {
+		select {
+		case <-p.journal.failed:
+			// Between polls, so that no update newer than the ones not kept is submitted
+			// before them.
+			replays++
+			if backoff.Sleep(ctx, replayRetry.Delay(replays, 0)) != nil || p.journal.replayUntil(ctx) != nil {
+				return nil
+			}
+			continue
+		default:
+			replays = 0
+		}
+		raw, err := p.getUpdates(ctx, getUpdates{Offset: p.offset.Load(), Limit: p.cfg.Limit, Timeout: int(p.cfg.Timeout / time.Second), AllowedUpdates: p.cfg.AllowedUpdates}, p.cfg.Timeout+15*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, ErrUnauthorized) {
+				return err
+			}
+			failures++
+			delay := retryPolicy.Delay(failures, rand.Float64())
+			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
+			if backoff.Sleep(ctx, delay) != nil {
+				break
+			}
+			continue
+		}
+		failures = 0
+		p.fetched.Add(int64(len(raw)))
+		if err := p.journalBatch(ctx, raw); err != nil {
+			return nil // ctx ended while the journal was full: the batch stays with Telegram
+		}
+	}
+	return nil
+}
+
+// journalBatch decodes a fetched batch, journals it (waiting while the journal is full, so
+// that no more is fetched), moves the offset past it and submits its updates.
+func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	batch := make([]Journaled, 0, len(raw))
+	ups := make([]*gotgbot.Update, 0, len(raw))
+	last := int64(0)
+	for _, r := range raw {
+		u, err := DecodeUpdate(r)
+		var ue *UndecodableError
+		switch {
+		case errors.As(err, &ue):
+			p.undecodable.Add(1)
+			p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
+			last = max(last, ue.ID)
+			continue
+		case err != nil:
+			p.undecodable.Add(1)
+			p.cfg.Logger.Error("undecodable update skipped", slog.Any("err", err))
+			continue
+		}
+		last = max(last, u.UpdateId)
+		batch = append(batch, item(u, r))
+		ups = append(ups, u)
+	}
+	if err := p.appendAll(ctx, batch); err != nil {
+		return err
+	}
+	p.offset.Store(last + 1)
+	for _, u := range ups {
+		if err := p.journal.submit(u, nil); err != nil {
+			p.cfg.Logger.Warn("journaled update left for the next process", slog.Int64("update", u.UpdateId), slog.Any("err", err))
+		}
+	}
+	return nil
+}
+
+// appendAll journals batch, split in halves while it is too large, and waits while the
+// journal is full or away. It returns an error only when ctx ends first.
+func (p *Poller) appendAll(ctx context.Context, batch []Journaled) error {
+	for attempt := 1; len(batch) > 0; attempt++ {
+		err := p.journal.j.Append(ctx, batch)
+		if err == nil {
+			p.blocked.Store(false)
+			return nil
+		}
+		if errors.Is(err, ErrBatchTooLarge) && len(batch) > 1 {
+			half := len(batch) / 2
+			if err := p.appendAll(ctx, batch[:half]); err != nil {
+				return err
+			}
+			return p.appendAll(ctx, batch[half:])
+		}
+		p.blocked.Store(true)
+		p.refused.Add(int64(len(batch)))
+		delay := journalFullRetry.Delay(attempt, rand.Float64())
+		if attempt == 1 || attempt%20 == 0 {
+			p.cfg.Logger.Warn("journal cannot take the batch; not fetching", slog.Int("updates", len(batch)), slog.Int64("first", batch[0].UpdateID), slog.Any("err", err), slog.Int("attempt", attempt))
+		}
+		if err := backoff.Sleep(ctx, delay); err != nil {
+			return fmt.Errorf("intake: journal updates from %d: %w", batch[0].UpdateID, err)
+		}
+	}
+	return nil
+}
+
+// drainJournaled waits for the submitted updates and confirms the journaled offset.
+func (p *Poller) drainJournaled(ctx context.Context) error {
+	left := p.journal.drain(ctx)
+	var discard []json.RawMessage
+	offset := p.offset.Load()
+	if err := p.api.Do(context.WithoutCancel(ctx), "getUpdates", getUpdates{Offset: offset, Limit: 1}, &discard, 5*time.Second); err != nil {
+		return fmt.Errorf("confirm offset %d: %w", offset, err)
+	}
+	if left > 0 {
+		// They are journaled: the next process hands them out first.
+		return fmt.Errorf("intake: %d journaled updates unfinished at shutdown, left for the next run: %w", left, ctx.Err())
+	}
+	return nil
+}

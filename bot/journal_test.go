@@ -1,0 +1,296 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/troupebot/troupe/bot"
+	"github.com/troupebot/troupe/bot/intake"
+	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/examples/echo"
+	"github.com/troupebot/troupe/internal/logtest"
+	"github.com/troupebot/troupe/internal/redistest"
+	"github.com/troupebot/troupe/redisstore"
+	"github.com/troupebot/troupe/redisstore/actorstore"
+)
+
+// journaled runs app on a Redis store and journal at url, in webhook mode (emu posting to
+// it) or polling; it returns the bot, its journal and a stop that returns once the bot has.
+func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool) (*bot.Bot, *redisstore.Journal, func()) {
+	t.Helper()
+	rs, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: url, Codec: app.Codec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Close() })
+	j := rs.Journal(jcfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := bot.Config{Token: token, APIURL: emu.URL(), Logger: log, PollTimeout: time.Second, DrainTimeout: 3 * time.Second, Journal: actorstore.NewJournal(j)}
+	if webhook {
+		cfg.Webhook, cfg.WebhookURL = true, "http://"+ln.Addr().String()+"/hook"
+	}
+	b, err := bot.NewDurable(cfg, app, actorstore.New(rs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	if webhook {
+		mux.Handle("/hook", b.WebhookHandler())
+	}
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-ran; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			srv.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return b, j, stop
+}
+
+// fetchUpdates takes the emulator's queued updates as they are on the wire, and confirms
+// them: what a process that journaled them and died would have left.
+func fetchUpdates(t *testing.T, emu *emulator.Server) []json.RawMessage {
+	t.Helper()
+	call := func(body string) []json.RawMessage {
+		resp, err := http.Post(emu.URL()+"/bot"+token+"/getUpdates", "application/json", bytes.NewBufferString(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			OK     bool              `json:"ok"`
+			Result []json.RawMessage `json:"result"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.OK {
+			t.Fatalf("getUpdates: ok %v, %v", out.OK, err)
+		}
+		return out.Result
+	}
+	ups := call(`{"timeout":0}`)
+	var last struct {
+		ID int64 `json:"update_id"`
+	}
+	if err := json.Unmarshal(ups[len(ups)-1], &last); err != nil {
+		t.Fatal(err)
+	}
+	call(fmt.Sprintf(`{"timeout":0,"offset":%d}`, last.ID+1))
+	return ups
+}
+
+// waitReplies waits for n replies and returns each chat's, in order.
+func waitReplies(t *testing.T, emu *emulator.Server, n int) map[int64][]emulator.Sent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sent, err := emu.WaitSent(ctx, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repliesByChat(sent)
+}
+
+// TestJournalReplayedFirst: updates journaled and not finished by a process that died are
+// answered by the next one on start, each user's in order, before an update that arrived
+// after them; the journal is empty once they are finished.
+func TestJournalReplayedFirst(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { replayedFirst(t, webhook) })
+	}
+}
+
+func replayedFirst(t *testing.T, webhook bool) {
+	srv := redistest.Start(t, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	for i := range 3 {
+		for u := range int64(4) {
+			if _, err := emu.SendText(7000+u, fmt.Sprint("old ", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	j, err := redisstore.OpenJournal(context.Background(), redisstore.JournalConfig{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	var items []intake.Journaled
+	for _, raw := range fetchUpdates(t, emu) {
+		u, err := intake.DecodeUpdate(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items = append(items, intake.Journaled{UpdateID: u.UpdateId, Key: u.Message.From.Id, Raw: raw})
+	}
+	if err := actorstore.NewJournal(j).Append(context.Background(), items); err != nil {
+		t.Fatal(err)
+	}
+	// Queued before the bot starts: they must wait for the journal's.
+	for u := range int64(4) {
+		if _, err := emu.SendText(7000+u, "new"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	_, _, stop := journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), webhook)
+	replies := waitReplies(t, emu, 16)
+	for u := range int64(4) {
+		var got []string
+		for _, r := range replies[7000+u] {
+			got = append(got, r.Text)
+		}
+		want := []string{"#1 old 0", "#2 old 1", "#3 old 2", "#4 new"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("user %d: replies %q, want %q", 7000+u, got, want)
+		}
+	}
+	// A stopped bot has finished in the journal every update it finished.
+	stop()
+	if n, err := j.Len(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d updates left in the journal (%v), want none", n, err)
+	}
+}
+
+// TestJournalFullIsBackpressure: while the journal is full the webhook answers 503 and
+// takes nothing, the poller holds its batch unconfirmed, fetches no more and makes the bot
+// not ready; once an update finishes there is room, and the refused update is taken and
+// answered.
+func TestJournalFullIsBackpressure(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { journalFull(t, webhook) })
+	}
+}
+
+func journalFull(t *testing.T, webhook bool) {
+	srv := redistest.Start(t, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	release := make(chan struct{})
+	var released sync.Once
+	free := func() { released.Do(func() { close(release) }) }
+	app := echo.New(echo.Options{})
+	inner := app.Logic
+	app.Logic = bot.LogicFunc[int64](func(n int64, u *bot.Update) (int64, []bot.Action) {
+		if u.Message != nil && u.Message.Text == "hold" {
+			<-release
+		}
+		return inner.Handle(n, u)
+	})
+	var logs logtest.Buffer
+	b, j, _ := journaled(t, emu, srv.URL, redisstore.JournalConfig{Cap: 1}, app, slog.New(slog.NewTextHandler(&logs, nil)), webhook)
+	t.Cleanup(free) // before the bot stops, which waits for the held update
+	hold, err := emu.SendText(1, "hold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConfirmed(t, emu, hold.UpdateID) // journaled: the journal is full
+	hi, err := emu.SendText(2, "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if webhook {
+		logs.WaitFor(t, "reason=journal", 30*time.Second)
+	} else {
+		logs.WaitFor(t, "not fetching", 30*time.Second)
+		if b.Ready() {
+			t.Error("ready while the journal cannot take the polled batch")
+		}
+		if got := emu.WebhookInfo().PendingUpdateCount; got != 1 {
+			t.Errorf("Telegram holds %d unconfirmed updates, want the 1 refused", got)
+		}
+	}
+	if n, err := j.Len(context.Background()); err != nil || n != 1 {
+		t.Errorf("journal holds %d updates (%v) while full, want the 1 held", n, err)
+	}
+	if js := b.Snapshot().Journal; !js.On || js.Len != 1 || js.Cap != 1 || js.Refused == 0 || js.Err != "" {
+		t.Errorf("snapshot's journal %+v, want 1 of 1 and refusals", js)
+	}
+	if st := b.Status(); !strings.Contains(st, "journal: 1 of 1 updates") {
+		t.Errorf("/status has no journal line of 1 of 1:\n%s", st)
+	}
+	if sent := emu.Sent(); len(sent) != 0 {
+		t.Errorf("sent %v while the journal was full, want nothing yet", sent)
+	}
+	free()
+	waitConfirmed(t, emu, hi.UpdateID)
+	replies := waitReplies(t, emu, 2)
+	if r := replies[2]; len(r) != 1 || r[0].Text != "#1 hi" {
+		t.Errorf("user 2 got %v after the journal had room, want #1 hi", r)
+	}
+	if got := b.Snapshot().Intake; webhook && got.Refused == 0 {
+		t.Errorf("intake %+v counts no refusal", got)
+	}
+}
+
+// TestStuckChatDoesNotStallOthers polls with a journal while one user's replies wait out
+// retry_after (Telegram's one message a second per chat, enforced by the emulator) for
+// more updates than a getUpdates batch holds: the other users' updates are still fetched
+// and answered, long before the stuck user's are.
+func TestStuckChatDoesNotStallOthers(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet(), Faults: emulator.Faults{
+		EnforceLimits: true, Limits: emulator.Limits{Global: 1e6, GlobalBurst: 1e6, Chat: 1, ChatBurst: 1, Group: 1, GroupBurst: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	const stuck, backlog, others = 1, 150, 10
+	for i := range backlog {
+		if _, err := emu.SendText(stuck, fmt.Sprint("flood ", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for u := range int64(others) {
+		if _, err := emu.SendText(100+u, "hi"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	answered := map[int64]bool{}
+	stuckReplies := 0
+	for n := 1; len(answered) < others; n++ {
+		sent, err := emu.WaitSent(ctx, n)
+		if err != nil {
+			t.Fatalf("%d of %d other users answered: %v", len(answered), others, err)
+		}
+		if s := sent[n-1]; s.ChatID == stuck {
+			stuckReplies++
+		} else {
+			answered[s.ChatID] = true
+		}
+	}
+	t.Logf("every other user answered after %d of the stuck user's %d replies", stuckReplies, backlog)
+	if stuckReplies >= backlog-100 {
+		t.Errorf("the others were answered only after %d of the stuck user's %d replies: the batch window held them", stuckReplies, backlog)
+	}
+}

@@ -114,7 +114,7 @@ func readHistogram(h prometheus.Histogram) Histogram {
 // webhookRefused counts refusals by the webhook's reasons: a wrong secret is a prober, a
 // size or JSON refusal a broken sender, draining a redeploy.
 var webhookRefused = prometheus.NewDesc("troupe_webhook_refused_total",
-	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending, journal.", []string{"reason"}, nil)
+	"Webhook requests refused, by reason: method, secret, size, json, draining, closed, pending, journal, busy.", []string{"reason"}, nil)
 
 // collector turns one Snapshot per scrape into the metrics above.
 type collector struct{ b *Bot }

@@ -31,6 +31,10 @@ type WebhookConfig struct {
 	// MaxBody is the largest request body accepted, in bytes; 0 means 1 MiB (a Telegram
 	// update is far smaller).
 	MaxBody int64
+	// MaxInFlight bounds the updates taken and not yet finished; past it the webhook
+	// answers 503 (Telegram retries), so that a flood cannot grow the mailboxes without
+	// bound. 0 means 10,000.
+	MaxInFlight int
 	// Window is how many update_ids are remembered to recognise updates Telegram sends
 	// again; 0 means 4096.
 	Window int
@@ -81,12 +85,16 @@ const (
 	rejectClosed
 	rejectPending
 	rejectJournal
+	rejectBusy
 	numReasons
 )
 
 const (
 	defaultMaxBody = 1 << 20
 	defaultWindow  = 4096
+	// defaultMaxInFlight is far above what a healthy bot holds (updates finish in
+	// milliseconds) and far below what would strain memory (a few KB each).
+	defaultMaxInFlight = 10_000
 	// pooledBody is the largest body buffer kept for reuse; updates are a few KB at most,
 	// and one huge body must not pin its buffer.
 	pooledBody = 64 << 10
@@ -103,6 +111,9 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = defaultWindow
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = defaultMaxInFlight
 	}
 	w := &Webhook{deliver: d, cfg: cfg, log: cfg.Logger, seen: newRecent(cfg.Window)}
 	if w.log == nil {
@@ -236,6 +247,11 @@ func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotg
 		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
 		return
 	}
+	if w.inflight >= w.cfg.MaxInFlight {
+		w.mu.Unlock()
+		w.refuse(rw, r, rejectBusy, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("update %d: %d updates in flight, the most taken", id, w.cfg.MaxInFlight))
+		return
+	}
 	if journaled, ok := w.seen.get(id); ok {
 		w.mu.Unlock()
 		if !journaled {
@@ -281,6 +297,11 @@ func (w *Webhook) take(rw http.ResponseWriter, r *http.Request, u *gotgbot.Updat
 	if w.draining {
 		w.mu.Unlock()
 		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+		return
+	}
+	if w.inflight >= w.cfg.MaxInFlight {
+		w.mu.Unlock()
+		w.refuse(rw, r, rejectBusy, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("update %d: %d updates in flight, the most taken", id, w.cfg.MaxInFlight))
 		return
 	}
 	if delivered, ok := w.seen.get(id); ok {
@@ -344,7 +365,7 @@ func (w *Webhook) secretOK(got string) bool {
 	return subtle.ConstantTimeCompare(sum[:], w.secretSum[:]) == 1
 }
 
-var reasonNames = [numReasons]string{"method", "secret", "size", "json", "draining", "closed", "pending", "journal"}
+var reasonNames = [numReasons]string{"method", "secret", "size", "json", "draining", "closed", "pending", "journal", "busy"}
 
 func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status int, level slog.Level, err error) {
 	w.rejected[reason].Add(1)
@@ -412,12 +433,13 @@ type WebhookRejects struct {
 	Closed   int64 // the runtime refused the update, closing (503)
 	Pending  int64 // re-sent while its first POST was still being delivered (503)
 	Journal  int64 // the journal could not take the update, or was being replayed (503)
+	Busy     int64 // MaxInFlight updates were in flight (503)
 }
 
 // ByReason yields each reason's name, as the refusal log lines give it, and its count.
 func (r WebhookRejects) ByReason() iter.Seq2[string, int64] {
 	return func(yield func(string, int64) bool) {
-		counts := [numReasons]int64{r.Method, r.Secret, r.Size, r.JSON, r.Draining, r.Closed, r.Pending, r.Journal}
+		counts := [numReasons]int64{r.Method, r.Secret, r.Size, r.JSON, r.Draining, r.Closed, r.Pending, r.Journal, r.Busy}
 		for i, n := range counts {
 			if !yield(reasonNames[i], n) {
 				return
@@ -439,7 +461,7 @@ func (w *Webhook) Stats() WebhookStats {
 		Undecodable: w.undecodable.Load(),
 		Rejected: WebhookRejects{
 			Method: rj(rejectMethod), Secret: rj(rejectSecret), Size: rj(rejectSize), JSON: rj(rejectJSON),
-			Draining: rj(rejectDraining), Closed: rj(rejectClosed), Pending: rj(rejectPending), Journal: rj(rejectJournal),
+			Draining: rj(rejectDraining), Closed: rj(rejectClosed), Pending: rj(rejectPending), Journal: rj(rejectJournal), Busy: rj(rejectBusy),
 		},
 		InFlight: inflight,
 	}

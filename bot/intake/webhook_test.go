@@ -284,12 +284,12 @@ type writerFunc func(p []byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestWebhookRejectsByReason(t *testing.T) {
-	r := WebhookRejects{Method: 1, Secret: 2, Size: 3, JSON: 4, Draining: 5, Closed: 6, Pending: 7, Journal: 8}
+	r := WebhookRejects{Method: 1, Secret: 2, Size: 3, JSON: 4, Draining: 5, Closed: 6, Pending: 7, Journal: 8, Busy: 9}
 	var got []string
 	for reason, n := range r.ByReason() {
 		got = append(got, fmt.Sprint(reason, "=", n))
 	}
-	want := []string{"method=1", "secret=2", "size=3", "json=4", "draining=5", "closed=6", "pending=7", "journal=8"}
+	want := []string{"method=1", "secret=2", "size=3", "json=4", "draining=5", "closed=6", "pending=7", "journal=8", "busy=9"}
 	if !slices.Equal(got, want) {
 		t.Errorf("ByReason = %v, want %v", got, want)
 	}
@@ -675,5 +675,32 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 	if st := w.Stats(); st.Duplicates != 0 {
 		b.Fatalf("%d duplicates", st.Duplicates)
+	}
+}
+
+// TestWebhookBoundsInFlight: past MaxInFlight unfinished updates the webhook answers 503 and
+// delivers nothing, so a flood cannot grow the mailboxes; a finished update makes room.
+func TestWebhookBoundsInFlight(t *testing.T) {
+	rec := newRecorder()
+	w, url := serve(t, rec, WebhookConfig{Secret: testSecret, MaxInFlight: 2})
+	for id := int64(1); id <= 3; id++ {
+		resp := post(t, url, ptr(testSecret), strings.NewReader(textUpdate(id, 5, "/start")))
+		resp.Body.Close()
+		want := http.StatusOK
+		if id == 3 {
+			want = http.StatusServiceUnavailable
+		}
+		if resp.StatusCode != want {
+			t.Errorf("update %d: %d, want %d", id, resp.StatusCode, want)
+		}
+	}
+	if st := w.Stats(); st.Rejected.Busy != 1 || len(rec.updates()) != 2 {
+		t.Errorf("stats %+v, %d delivered; want 1 busy and 2 delivered", st, len(rec.updates()))
+	}
+	rec.finish(1)
+	resp := post(t, url, ptr(testSecret), strings.NewReader(textUpdate(3, 5, "/start")))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("update 3 after one finished: %d, want 200", resp.StatusCode)
 	}
 }

@@ -200,6 +200,14 @@ func TestRedisDownIsNotReady(t *testing.T) {
 	if err := emu.WaitConfirmed(ctx, first.UpdateID); err != nil {
 		t.Fatal(err)
 	}
+	// Confirmed means journaled; the reply means committed too. Killing Redis before the
+	// commit is done would let a retried commit land on the emptied server, and "two"
+	// would then rightly be #2.
+	if sent, err := emu.WaitSent(ctx, 1); err != nil {
+		t.Fatal(err)
+	} else if sent[0].Text != "#1 one" {
+		t.Fatalf("first reply %q, want #1 one", sent[0].Text)
+	}
 	if code, _ := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("/readyz = %d with Redis up, want 200", code)
 	}

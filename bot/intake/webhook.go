@@ -241,51 +241,18 @@ func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotg
 		w.refuse(rw, r, rejectJournal, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d: the journal is being replayed", id))
 		return
 	}
-	w.mu.Lock()
-	if w.draining {
-		w.mu.Unlock()
-		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+	if !w.admit(rw, r, id) {
 		return
 	}
-	if w.inflight >= w.cfg.MaxInFlight {
-		w.mu.Unlock()
-		w.refuse(rw, r, rejectBusy, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("update %d: %d updates in flight, the most taken", id, w.cfg.MaxInFlight))
-		return
-	}
-	if journaled, ok := w.seen.get(id); ok {
-		w.mu.Unlock()
-		if !journaled {
-			w.refuse(rw, r, rejectPending, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d is being journaled", id))
-			return
-		}
-		w.duplicates.Add(1)
-		rw.WriteHeader(http.StatusOK)
-		return
-	}
-	w.seen.add(id)
-	w.inflight++
-	w.mu.Unlock()
 	if err := w.journal.j.Append(r.Context(), []Journaled{item(u, raw)}); err != nil {
-		w.mu.Lock()
-		w.seen.forget(id)
-		w.mu.Unlock()
+		w.forget(id)
 		w.finish()
 		w.refuse(rw, r, rejectJournal, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("journal update %d: %w", id, err))
 		return
 	}
-	w.mu.Lock()
-	w.seen.markDelivered(id)
-	w.mu.Unlock()
-	w.delivered.Add(1)
-	rw.WriteHeader(http.StatusOK)
+	w.taken(rw, id)
 	// Journaled: whatever happens to it now, the journal has it for a replay.
-	var finished atomic.Bool
-	done := func() {
-		if finished.CompareAndSwap(false, true) {
-			w.finish()
-		}
-	}
-	if err := w.journal.submit(u, done); err != nil {
+	if err := w.journal.submit(u, w.finishOnce()); err != nil {
 		w.log.Debug("journaled update left for the next process", slog.Int64("update", id), slog.Any("err", err))
 	}
 }
@@ -293,56 +260,78 @@ func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotg
 // take delivers u unless it is a duplicate or the webhook is draining.
 func (w *Webhook) take(rw http.ResponseWriter, r *http.Request, u *gotgbot.Update) {
 	id := u.UpdateId
-	w.mu.Lock()
-	if w.draining {
-		w.mu.Unlock()
-		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+	if !w.admit(rw, r, id) {
 		return
 	}
-	if w.inflight >= w.cfg.MaxInFlight {
-		w.mu.Unlock()
-		w.refuse(rw, r, rejectBusy, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("update %d: %d updates in flight, the most taken", id, w.cfg.MaxInFlight))
-		return
-	}
-	if delivered, ok := w.seen.get(id); ok {
-		w.mu.Unlock()
-		if !delivered {
-			// Telegram gave up on the first POST while Deliver was still busy with it. A
-			// 200 now would lose the update if that Deliver fails; a 503 makes Telegram
-			// try again, by when the first has settled.
-			w.refuse(rw, r, rejectPending, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d is being delivered", id))
-			return
-		}
-		w.duplicates.Add(1)
-		rw.WriteHeader(http.StatusOK)
-		return
-	}
-	w.seen.add(id)
-	w.inflight++
-	w.mu.Unlock()
-
-	// done may run before Deliver returns, and must count once even if called again.
-	var finished atomic.Bool
-	done := func() {
-		if finished.CompareAndSwap(false, true) {
-			w.finish()
-		}
-	}
+	done := w.finishOnce()
 	if err := w.deliver.Deliver(u, done); err != nil {
 		// The runtime is closing: forget the update, so that Telegram's retry (to this
 		// process or the next) is not taken for a duplicate.
-		w.mu.Lock()
-		w.seen.forget(id)
-		w.mu.Unlock()
+		w.forget(id)
 		done()
 		w.refuse(rw, r, rejectClosed, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("deliver update %d: %w", id, err))
 		return
 	}
+	w.taken(rw, id)
+}
+
+// admit counts update id in, unless the webhook is draining, has MaxInFlight updates
+// unfinished, or has seen id before; it answers the request itself when it does not admit.
+func (w *Webhook) admit(rw http.ResponseWriter, r *http.Request, id int64) bool {
+	w.mu.Lock()
+	draining, busy := w.draining, w.inflight >= w.cfg.MaxInFlight
+	taken, seen := w.seen.get(id)
+	admitted := !draining && !busy && !seen
+	if admitted {
+		w.seen.add(id)
+		w.inflight++
+	}
+	w.mu.Unlock()
+	switch {
+	case admitted:
+		return true
+	case draining:
+		w.refuse(rw, r, rejectDraining, http.StatusServiceUnavailable, slog.LevelDebug, nil)
+	case busy:
+		w.refuse(rw, r, rejectBusy, http.StatusServiceUnavailable, slog.LevelWarn, fmt.Errorf("update %d: %d updates in flight, the most taken", id, w.cfg.MaxInFlight))
+	case !taken:
+		// Telegram gave up on the first POST while it was still being taken (delivered or
+		// journaled). A 200 now would lose the update if that fails; a 503 makes Telegram
+		// try again, by when the first has settled.
+		w.refuse(rw, r, rejectPending, http.StatusServiceUnavailable, slog.LevelDebug, fmt.Errorf("update %d is being taken", id))
+	default:
+		w.duplicates.Add(1)
+		rw.WriteHeader(http.StatusOK)
+	}
+	return false
+}
+
+// taken answers 200 for id, which is now the runtime's or the journal's.
+func (w *Webhook) taken(rw http.ResponseWriter, id int64) {
 	w.mu.Lock()
 	w.seen.markDelivered(id)
 	w.mu.Unlock()
 	w.delivered.Add(1)
 	rw.WriteHeader(http.StatusOK)
+}
+
+// forget drops id from the recent ones, so that Telegram's retry is not taken for a
+// duplicate.
+func (w *Webhook) forget(id int64) {
+	w.mu.Lock()
+	w.seen.forget(id)
+	w.mu.Unlock()
+}
+
+// finishOnce is the done of one update: it may run before Deliver returns, and counts the
+// update out once even if called again.
+func (w *Webhook) finishOnce() func() {
+	var finished atomic.Bool
+	return func() {
+		if finished.CompareAndSwap(false, true) {
+			w.finish()
+		}
+	}
 }
 
 func (w *Webhook) finish() {

@@ -116,16 +116,11 @@ func (p *Poller) Run(ctx context.Context) error {
 		lastPoll = time.Now()
 		n, err := p.poll(ctx, offset, timeout)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if errors.Is(err, ErrUnauthorized) {
+			if errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
 				return err
 			}
 			failures++
-			delay := retryPolicy.Delay(failures, rand.Float64())
-			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
-			if backoff.Sleep(ctx, delay) != nil {
+			if !p.failed(ctx, err, failures) {
 				break
 			}
 			continue
@@ -319,6 +314,17 @@ func (p *Poller) Stats() Stats {
 	}
 	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), NotKept: p.notKept.Load(), InFlight: inflight, Offset: offset,
 		Refused: p.refused.Load(), Blocked: p.blocked.Load()}
+}
+
+// failed logs a failed getUpdates and waits before the next poll, as retryPolicy spaces
+// them; false means ctx ended and the poller should stop.
+func (p *Poller) failed(ctx context.Context, err error, failures int) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	delay := retryPolicy.Delay(failures, rand.Float64())
+	p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
+	return backoff.Sleep(ctx, delay) == nil
 }
 
 // retryPolicy spaces the polls after getUpdates failed: 0.5–1 s at first, doubling, to

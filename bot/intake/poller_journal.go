@@ -50,16 +50,11 @@ func (p *Poller) runJournaled(ctx context.Context) error {
 		}
 		raw, err := p.getUpdates(ctx, getUpdates{Offset: p.offset.Load(), Limit: p.cfg.Limit, Timeout: int(p.cfg.Timeout / time.Second), AllowedUpdates: p.cfg.AllowedUpdates}, p.cfg.Timeout+15*time.Second)
 		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			if errors.Is(err, ErrUnauthorized) {
+			if errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
 				return err
 			}
 			failures++
-			delay := retryPolicy.Delay(failures, rand.Float64())
-			p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
-			if backoff.Sleep(ctx, delay) != nil {
+			if !p.failed(ctx, err, failures) {
 				break
 			}
 			continue

@@ -159,6 +159,9 @@ func withStore[S any](cfg config, bc bot.Config, app bot.App[S]) (*bot.Bot, func
 	if err != nil {
 		return nil, nil, fmt.Errorf("-store: %w", err)
 	}
+	if bc.Logger != nil {
+		redisstore.LogTo(bc.Logger) // go-redis's dial failures as structured, rate-limited lines
+	}
 	// The journal shares the store's connections; in webhook mode the webhook answers
 	// Telegram once an update is in it.
 	bc.Journal = actorstore.NewJournal(rs.Journal(redisstore.JournalConfig{}))

@@ -1,7 +1,6 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/notebook"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/logtest"
 )
 
 // leakyProxy stands between the bot and the emulator like a proxy, or a self-hosted Bot API
@@ -66,50 +66,8 @@ func (p *leakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// logBuffer collects log output and says when a line containing a text was written.
-type logBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{} // closed and replaced on every write
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{written: make(chan struct{})} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.written)
-	l.written = make(chan struct{})
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor waits until the log holds text.
-func (l *logBuffer) waitFor(tb testing.TB, text string) {
-	tb.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		l.mu.Lock()
-		found, written := strings.Contains(l.buf.String(), text), l.written
-		l.mu.Unlock()
-		if found {
-			return
-		}
-		select {
-		case <-written:
-		case <-deadline:
-			tb.Fatalf("no log line with %q in:\n%s", text, l.String())
-		}
-	}
-}
-
 // runThrough runs the bot against the proxy until stop is called, which returns Run's error.
-func runThrough(tb testing.TB, api string, log *logBuffer) (stop func() error) {
+func runThrough(tb testing.TB, api string, log *logtest.Buffer) (stop func() error) {
 	tb.Helper()
 	b, err := bot.New(bot.Config{
 		Token: token, APIURL: api, PollTimeout: time.Second, DrainTimeout: 5 * time.Second,
@@ -154,10 +112,10 @@ func TestLogsHideTokenFromALeakyAPI(t *testing.T) {
 	api := httptest.NewServer(proxy)
 	defer api.Close()
 
-	log := newLogBuffer()
+	log := new(logtest.Buffer)
 	t.Run("getMe", func(t *testing.T) {
 		stop := runThrough(t, api.URL, log)
-		log.waitFor(t, `"msg":"getMe failed"`)
+		log.WaitFor(t, `"msg":"getMe failed"`, 30*time.Second)
 		if err := stop(); err != nil {
 			t.Errorf("Run: %v", err)
 		}

@@ -88,8 +88,8 @@ type holder struct {
 
 func newHolder() holder { return holder{rec: newRecorder(), performed: make(chan struct{}, 64)} }
 
-func (h holder) Perform(ctx context.Context, u *gotgbot.Update, actions []reply, _ func()) {
-	h.rec.Perform(ctx, u, actions, func() {})
+func (h holder) Perform(ctx context.Context, u *gotgbot.Update, actions []reply, _ actors.Report) {
+	h.rec.Perform(ctx, u, actions, func(int, error) {})
 	h.performed <- struct{}{}
 }
 

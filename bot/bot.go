@@ -41,6 +41,14 @@ type Config struct {
 	Journal intake.Journal
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
+	// MaxUnsentPerChat and MaxUnsent bound the replies queued and not yet sent, for one
+	// chat and for the bot, that the memory store lets Telegram count delivered: an update
+	// is confirmed once its replies are queued while its chat and the bot are within them,
+	// else only once they are sent. A crash loses those replies as it loses the contexts.
+	// (A durable store confirms at the journal and keeps replies in its outbox.) 0 means
+	// 1,000 and 20,000; a negative MaxUnsentPerChat confirms every update only once its
+	// replies are sent, holding the 100-update polling window meanwhile.
+	MaxUnsentPerChat, MaxUnsent int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
 	PollTimeout time.Duration
 	// DrainTimeout bounds the graceful stop: finishing in-flight updates and their
@@ -149,6 +157,12 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	cfg.Logger = slog.New(redact.Token(cfg.Token).Handler(cfg.Logger.Handler()))
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
+	}
+	if cfg.MaxUnsentPerChat == 0 {
+		cfg.MaxUnsentPerChat = 1000
+	}
+	if cfg.MaxUnsent <= 0 {
+		cfg.MaxUnsent = 20_000
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -13,48 +14,101 @@ import (
 	"github.com/troupebot/troupe/bot/outbound"
 )
 
-// perform carries out the actions of one update through the outbound sender, and calls
-// done when all of them are finished. It is the runtime's Performer. A query Telegram
+// perform carries out the actions of one update through the outbound sender and reports
+// each one's outcome as it finishes. It is the runtime's Performer. A query Telegram
 // waits for an answer to (a button press, a pre-checkout, shipping or inline query) that
 // the actions leave unanswered is answered here, so that no client spins.
-func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, done func()) {
+//
+// Once every action is queued it reports Queued, unless the chat or the bot has more
+// replies waiting than Config.MaxUnsentPerChat or MaxUnsent: with the memory store the
+// update is confirmed to Telegram then, and past those bounds only once its replies are
+// sent, so that what a crash loses stays bounded.
+func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, report actors.Report) {
 	p := target(u)
 	if p.query != "" && !answered(p.answers, actions) {
 		actions = append(actions[:len(actions):len(actions)], unanswered(p.answers))
 	}
-	jobs := 0
-	for _, a := range actions {
-		jobs++
-		if a.Kind == SendChart {
-			jobs++ // the chat action, then the photo
-		}
-	}
-	if jobs == 0 {
-		done()
-		return
-	}
-	var left atomic.Int32
-	left.Store(int32(jobs))
-	finish := func(error) {
-		if left.Add(-1) == 0 {
-			done()
-		}
-	}
-	for _, a := range actions {
+	t := newTally(len(actions), report)
+	for i, a := range actions {
 		where := p.to(a)
 		if a.Kind == SendChart {
-			b.performChart(where, a, finish)
+			b.performChart(where, a, t.action(i, 2)) // the chat action, then the photo
 			continue
 		}
+		finish := t.action(i, 1)
 		call, err := b.call(where, a)
 		if err == nil {
 			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: sendsMessage[a.Kind], Done: finish})
 		}
 		if err != nil {
-			b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
+			if !errors.Is(err, outbound.ErrClosed) {
+				b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
+			}
 			finish(err)
 		}
 	}
+	chat, total := b.sender.Backlog(p.chat)
+	t.queued(b.cfg.MaxUnsentPerChat >= 0 && chat <= b.cfg.MaxUnsentPerChat && total <= b.cfg.MaxUnsent)
+}
+
+// tally reports one update's actions to the runtime: each action once all its jobs are
+// finished, then Finished once every action is and queued was called, so after Queued.
+type tally struct {
+	report  actors.Report
+	n       int          // actions
+	left    atomic.Int32 // actions not finished, plus one until queued is called
+	notDone atomic.Int32 // actions not performed (the sender closed)
+}
+
+func newTally(n int, report actors.Report) *tally {
+	t := &tally{report: report, n: n}
+	t.left.Store(int32(n) + 1)
+	return t
+}
+
+// action returns the Done of action i's jobs: the action is reported once all of them
+// finished, not performed if one was not, else with the last job's error (a chart's
+// photo, after its chat action).
+func (t *tally) action(i, jobs int) func(error) {
+	var left atomic.Int32
+	left.Store(int32(jobs))
+	var notDone atomic.Bool
+	var last atomic.Pointer[error]
+	return func(err error) {
+		if errors.Is(err, outbound.ErrClosed) || errors.Is(err, outbound.ErrAbandoned) {
+			notDone.Store(true)
+		}
+		last.Store(&err)
+		if left.Add(-1) > 0 {
+			return
+		}
+		err = *last.Load()
+		if notDone.Load() {
+			t.notDone.Add(1)
+			err = fmt.Errorf("%w: %w", actors.ErrNotPerformed, err)
+		}
+		t.report(i, err)
+		t.settle()
+	}
+}
+
+// queued is called once every action is queued; ok says the update may be confirmed now.
+func (t *tally) queued(ok bool) {
+	if ok {
+		t.report(actors.Queued, nil)
+	}
+	t.settle()
+}
+
+func (t *tally) settle() {
+	if t.left.Add(-1) != 0 {
+		return
+	}
+	var err error
+	if n := t.notDone.Load(); n > 0 {
+		err = fmt.Errorf("%d of %d actions: %w", n, t.n, actors.ErrNotPerformed)
+	}
+	t.report(actors.Finished, err)
 }
 
 // sendsMessage marks the actions that count against Telegram's message limits; edits,

@@ -276,12 +276,33 @@ func (b *Bot) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	b.transport.CloseIdleConnections()
-	if err := errors.Join(errs...); err != nil {
-		b.log.Warn("stopped with work unfinished", slog.Any("err", err))
-	} else {
-		b.log.Info("bot stopped cleanly")
-	}
+	b.drained(errors.Join(errs...))
 	return runErr
+}
+
+// drained says in one line what the drain could not finish, with counts: nothing is logged
+// per update or per reply on the way (the sender counts what it abandons). With a durable
+// store all of it stays in the journal and the outbox for the next process. The memory
+// store loses the replies not sent, and in webhook mode the unfinished updates too, as
+// Telegram took them for delivered; a poller leaves those unconfirmed for Telegram to send
+// again (to a process that has lost their contexts).
+func (b *Bot) drained(err error) {
+	unfinished, unsent := b.intakeStats().InFlight, b.sender.Stats().Abandoned
+	if err == nil && unfinished == 0 && unsent == 0 {
+		b.log.Info("bot stopped cleanly")
+		return
+	}
+	var fate string
+	switch {
+	case b.store.kind == "durable":
+		fate = "kept for the next process"
+	case b.webhook != nil:
+		fate = "lost: the memory store keeps no journal, and Telegram took the updates for delivered"
+	default:
+		fate = "replies lost; unfinished updates left unconfirmed, for Telegram to send again"
+	}
+	b.log.Warn("stopped with work unfinished", slog.String("store", b.store.kind), slog.String("intake", b.intakeStats().Mode),
+		slog.Int("updates_unfinished", unfinished), slog.Int64("replies_unsent", unsent), slog.String("fate", fate), slog.Any("err", err))
 }
 
 func (b *Bot) serve(ctx context.Context) error {

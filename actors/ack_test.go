@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -12,8 +11,6 @@ import (
 
 	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/internal/redistest"
-	"github.com/troupebot/troupe/redisstore"
-	"github.com/troupebot/troupe/redisstore/actorstore"
 )
 
 // triple answers every update with three replies: n is the user's count times ten plus the
@@ -51,14 +48,6 @@ func (c *cutter) Perform(ctx context.Context, u *gotgbot.Update, actions []reply
 	c.performed <- struct{}{}
 }
 
-func tripleRuntime(tb testing.TB, rs *redisstore.Store[count], p actors.Performer[reply]) *actors.Runtime[count, reply] {
-	tb.Helper()
-	rt := actors.NewDurable(context.Background(), actors.Config{Restart: fastRestarts, Logger: slog.New(slog.DiscardHandler)},
-		actors.Logic[count, reply](triple{}), p, actors.Store[count](actorstore.New(rs)), actors.ActionCodec[reply](replyCodec{}))
-	tb.Cleanup(func() { rt.Close(context.Background()) })
-	return rt
-}
-
 // TestOutboxAckedReplyByReply: an update of three replies cut off after some of them were
 // performed (accepted, or failed for good: a resend would fail the same way) leaves only
 // the rest in the outbox, and the next process sends only those, in order, before the
@@ -76,7 +65,7 @@ func TestOutboxAckedReplyByReply(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{})
 			cut := &cutter{rec: newRecorder(), keep: tc.keep, outcome: tc.outcome, performed: make(chan struct{}, 4)}
-			first := tripleRuntime(t, openStore(t, srv.URL), cut)
+			first := durableRuntimeOf(t, openStore(t, srv.URL), triple{}, cut)
 			take(t, first, textUpdate(1, 9, "hi"))
 			if _, ok := within(t, cut.performed, 10*time.Second, "perform"); !ok {
 				return
@@ -89,7 +78,7 @@ func TestOutboxAckedReplyByReply(t *testing.T) {
 			first.Close(context.Background()) // killed: the rest are never reported
 
 			rec := newRecorder()
-			second := tripleRuntime(t, rs, rec)
+			second := durableRuntimeOf(t, rs, triple{}, rec)
 			if err := wait(t, take(t, second, textUpdate(2, 9, "hi"))); err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +123,7 @@ func (s stopper) Perform(ctx context.Context, u *gotgbot.Update, actions []reply
 func TestNotPerformedIsNotKept(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	rs := openStore(t, srv.URL)
-	rt := tripleRuntime(t, rs, stopper{rec: newRecorder()})
+	rt := durableRuntimeOf(t, rs, triple{}, stopper{rec: newRecorder()})
 	if err := wait(t, take(t, rt, textUpdate(1, 4, "hi"))); !errors.Is(err, actors.ErrNotKept) {
 		t.Fatalf("outcome %v, want not kept", err)
 	}
@@ -144,7 +133,7 @@ func TestNotPerformedIsNotKept(t *testing.T) {
 	rt.Close(context.Background())
 
 	rec := newRecorder()
-	again := tripleRuntime(t, rs, rec)
+	again := durableRuntimeOf(t, rs, triple{}, rec)
 	if err := wait(t, take(t, again, textUpdate(1, 4, "hi"))); err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,8 @@ import (
 )
 
 // startStoppable runs the echo app on the memory store, polling or behind a webhook, and
-// returns a stop that returns once Run has.
-func startStoppable(t *testing.T, emu *emulator.Server, cfg bot.Config, webhook bool) func() {
+// returns it with a stop that returns once Run has (cleanup stops it too).
+func startStoppable(t *testing.T, emu *emulator.Server, cfg bot.Config, webhook bool) (*bot.Bot, func()) {
 	t.Helper()
 	cfg.Token, cfg.APIURL = token, emu.URL()
 	mux := http.NewServeMux()
@@ -58,7 +58,7 @@ func startStoppable(t *testing.T, emu *emulator.Server, cfg bot.Config, webhook 
 		srv.Close()
 	}
 	t.Cleanup(stop)
-	return stop
+	return b, stop
 }
 
 var unsentRe = regexp.MustCompile(`replies_unsent=(\d+)`)
@@ -92,7 +92,6 @@ func TestDrainSummaryInMemory(t *testing.T) {
 	for _, webhook := range []bool{false, true} {
 		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) {
 			emu := slowChats(t)
-			defer emu.Close()
 			const messages = 20
 			for i := range messages {
 				if _, err := emu.SendText(1, fmt.Sprint("hi ", i)); err != nil {
@@ -100,7 +99,7 @@ func TestDrainSummaryInMemory(t *testing.T) {
 				}
 			}
 			var logs logtest.Buffer
-			stop := startStoppable(t, emu, bot.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), DrainTimeout: 500 * time.Millisecond, PollTimeout: time.Second}, webhook)
+			_, stop := startStoppable(t, emu, bot.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), DrainTimeout: 500 * time.Millisecond, PollTimeout: time.Second}, webhook)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := emu.WaitSent(ctx, 2); err != nil {
@@ -136,7 +135,6 @@ func TestDrainKeepsWhatItAnswered(t *testing.T) {
 		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{})
 			emu := slowChats(t)
-			defer emu.Close()
 			const messages = 10
 			var last int64
 			for i := range messages {

@@ -3,14 +3,11 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/emulator"
-	"github.com/troupebot/troupe/examples/echo"
 )
 
 // slowChats is an emulator holding every chat to one message a second, answering 429 and
@@ -23,27 +20,49 @@ func slowChats(t *testing.T) *emulator.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { emu.Close() }) // after the bot's cleanup, registered later
 	return emu
 }
 
-// memoryBot runs the echo app on the memory store, polling or behind a webhook.
-func memoryBot(t *testing.T, emu *emulator.Server, cfg bot.Config, webhook bool) *bot.Bot {
+// flood queues backlog messages from the stuck user, then one from each of others users
+// (chats 100 on).
+func flood(t *testing.T, emu *emulator.Server, stuck int64, backlog, others int) {
 	t.Helper()
-	if !webhook {
-		return runBot(t, emu, cfg, echo.New(echo.Options{}))
+	for i := range backlog {
+		if _, err := emu.SendText(stuck, fmt.Sprint("flood ", i)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for u := range int64(others) {
+		if _, err := emu.SendText(100+u, "hi"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cfg.Webhook, cfg.WebhookURL = true, "http://"+ln.Addr().String()+"/hook"
-	return runBotWith(t, emu, cfg, echo.New(echo.Options{}), func(b *bot.Bot) {
-		mux := http.NewServeMux()
-		mux.Handle("/hook", b.WebhookHandler())
-		srv := &http.Server{Handler: mux}
-		go srv.Serve(ln)
-		t.Cleanup(func() { srv.Close() })
-	})
+}
+
+// othersFirst waits until each of others users (chats 100 on) got a reply and fails t if by
+// then the stuck chat got backlog-100 of its replies or more: the batch window held them.
+func othersFirst(t *testing.T, emu *emulator.Server, stuck int64, backlog, others int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	answered := map[int64]bool{}
+	stuckReplies := 0
+	for n := 1; len(answered) < others; n++ {
+		sent, err := emu.WaitSent(ctx, n)
+		if err != nil {
+			t.Fatalf("%d of %d other users answered: %v", len(answered), others, err)
+		}
+		if s := sent[n-1]; s.ChatID == stuck {
+			stuckReplies++
+		} else {
+			answered[s.ChatID] = true
+		}
+	}
+	t.Logf("every other user answered after %d of the stuck user's %d replies", stuckReplies, backlog)
+	if stuckReplies >= backlog-100 {
+		t.Errorf("the others were answered only after %d of the stuck user's %d replies: the batch window held them", stuckReplies, backlog)
+	}
 }
 
 // TestStuckChatDoesNotStallOthersInMemory is TestStuckChatDoesNotStallOthers on the memory
@@ -55,36 +74,9 @@ func TestStuckChatDoesNotStallOthersInMemory(t *testing.T) {
 		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) {
 			emu := slowChats(t)
 			const stuck, backlog, others = 1, 150, 10
-			for i := range backlog {
-				if _, err := emu.SendText(stuck, fmt.Sprint("flood ", i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for u := range int64(others) {
-				if _, err := emu.SendText(100+u, "hi"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			memoryBot(t, emu, bot.Config{MaxUnsentPerChat: 1000, DrainTimeout: time.Second}, webhook)
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			answered := map[int64]bool{}
-			stuckReplies := 0
-			for n := 1; len(answered) < others; n++ {
-				sent, err := emu.WaitSent(ctx, n)
-				if err != nil {
-					t.Fatalf("%d of %d other users answered: %v", len(answered), others, err)
-				}
-				if s := sent[n-1]; s.ChatID == stuck {
-					stuckReplies++
-				} else {
-					answered[s.ChatID] = true
-				}
-			}
-			t.Logf("every other user answered after %d of the stuck user's %d replies", stuckReplies, backlog)
-			if stuckReplies >= backlog-100 {
-				t.Errorf("the others were answered only after %d of the stuck user's %d replies: the batch window held them", stuckReplies, backlog)
-			}
+			flood(t, emu, stuck, backlog, others)
+			startStoppable(t, emu, bot.Config{MaxUnsentPerChat: 1000, DrainTimeout: time.Second}, webhook)
+			othersFirst(t, emu, stuck, backlog, others)
 		})
 	}
 }
@@ -100,7 +92,7 @@ func TestUnsentRepliesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := memoryBot(t, emu, bot.Config{MaxUnsentPerChat: bound, DrainTimeout: time.Second}, false)
+	b, _ := startStoppable(t, emu, bot.Config{MaxUnsentPerChat: bound, DrainTimeout: time.Second}, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	// Three replies take two seconds at one a second: by then the first batch of 100 is

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -53,40 +53,46 @@ func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, re
 
 // tally reports one update's actions to the runtime: each action once all its jobs are
 // finished, then Finished once every action is and queued was called, so after Queued.
+// Its lock is never contended for long: an update's jobs finish one at a time per chat.
 type tally struct {
 	report  actors.Report
-	n       int          // actions
-	left    atomic.Int32 // actions not finished, plus one until queued is called
-	notDone atomic.Int32 // actions not performed (the sender closed)
+	mu      sync.Mutex
+	left    int // actions not finished, plus one until queued is called
+	notDone int // actions not performed (the sender closed)
+	acts    []actionTally
+}
+
+type actionTally struct {
+	jobs    int   // not finished
+	notDone bool  // one of them was not performed
+	err     error // the last one's outcome (a chart's photo, after its chat action)
 }
 
 func newTally(n int, report actors.Report) *tally {
-	t := &tally{report: report, n: n}
-	t.left.Store(int32(n) + 1)
-	return t
+	return &tally{report: report, left: n + 1, acts: make([]actionTally, n)}
 }
 
-// action returns the Done of action i's jobs: the action is reported once all of them
-// finished, not performed if one was not, else with the last job's error (a chart's
-// photo, after its chat action).
+// action returns the Done of action i's jobs.
 func (t *tally) action(i, jobs int) func(error) {
-	var left atomic.Int32
-	left.Store(int32(jobs))
-	var notDone atomic.Bool
-	var last atomic.Pointer[error]
+	t.acts[i].jobs = jobs
 	return func(err error) {
+		t.mu.Lock()
+		a := &t.acts[i]
+		a.jobs--
+		a.err = err
 		if errors.Is(err, outbound.ErrClosed) || errors.Is(err, outbound.ErrAbandoned) {
-			notDone.Store(true)
+			a.notDone = true
 		}
-		last.Store(&err)
-		if left.Add(-1) > 0 {
+		if a.jobs > 0 {
+			t.mu.Unlock()
 			return
 		}
-		err = *last.Load()
-		if notDone.Load() {
-			t.notDone.Add(1)
+		err = a.err
+		if a.notDone {
+			t.notDone++
 			err = fmt.Errorf("%w: %w", actors.ErrNotPerformed, err)
 		}
+		t.mu.Unlock()
 		t.report(i, err)
 		t.settle()
 	}
@@ -101,12 +107,16 @@ func (t *tally) queued(ok bool) {
 }
 
 func (t *tally) settle() {
-	if t.left.Add(-1) != 0 {
+	t.mu.Lock()
+	t.left--
+	left, notDone := t.left, t.notDone
+	t.mu.Unlock()
+	if left != 0 {
 		return
 	}
 	var err error
-	if n := t.notDone.Load(); n > 0 {
-		err = fmt.Errorf("%d of %d actions: %w", n, t.n, actors.ErrNotPerformed)
+	if notDone > 0 {
+		err = fmt.Errorf("%d of %d actions: %w", notDone, len(t.acts), actors.ErrNotPerformed)
 	}
 	t.report(actors.Finished, err)
 }

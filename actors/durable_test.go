@@ -73,8 +73,14 @@ func openStore(tb testing.TB, url string) *redisstore.Store[count] {
 // durableRuntime runs the counter on rs with an outbox, performing through p.
 func durableRuntime(tb testing.TB, rs *redisstore.Store[count], p actors.Performer[reply]) *actors.Runtime[count, reply] {
 	tb.Helper()
+	return durableRuntimeOf(tb, rs, counter{}, p)
+}
+
+// durableRuntimeOf is durableRuntime running logic.
+func durableRuntimeOf(tb testing.TB, rs *redisstore.Store[count], logic actors.Logic[count, reply], p actors.Performer[reply]) *actors.Runtime[count, reply] {
+	tb.Helper()
 	rt := actors.NewDurable(context.Background(), actors.Config{Restart: fastRestarts, Logger: slog.New(slog.DiscardHandler)},
-		actors.Logic[count, reply](counter{}), p, actors.Store[count](actorstore.New(rs)), actors.ActionCodec[reply](replyCodec{}))
+		logic, p, actors.Store[count](actorstore.New(rs)), actors.ActionCodec[reply](replyCodec{}))
 	tb.Cleanup(func() { rt.Close(context.Background()) })
 	return rt
 }
@@ -88,8 +94,8 @@ type holder struct {
 
 func newHolder() holder { return holder{rec: newRecorder(), performed: make(chan struct{}, 64)} }
 
-func (h holder) Perform(ctx context.Context, u *gotgbot.Update, actions []reply, _ func()) {
-	h.rec.Perform(ctx, u, actions, func() {})
+func (h holder) Perform(ctx context.Context, u *gotgbot.Update, actions []reply, _ actors.Report) {
+	h.rec.Perform(ctx, u, actions, func(int, error) {})
 	h.performed <- struct{}{}
 }
 

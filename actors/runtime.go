@@ -33,21 +33,45 @@ type Logic[S, A any] interface {
 	Throttled(u *gotgbot.Update) []A
 }
 
-// Performer carries out the actions of one update, after its state was committed. It calls
-// done exactly once, when every action is finished (for replies: accepted by the Bot API,
-// or failed for good). Perform must not block for long: it runs on the user's actor, or,
-// with no actions, for an update not handled (its user paused or flooding), on the shard.
+// Performer carries out the actions of one update, after its state was committed, and
+// tells the runtime what became of them through report (see Report). Perform must not block
+// for long: it runs on the user's actor, or, with no actions, for an update not handled (its
+// user paused or flooding), on the shard.
 type Performer[A any] interface {
-	Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func())
+	Perform(ctx context.Context, u *gotgbot.Update, actions []A, report Report)
 }
 
 // PerformFunc adapts a function to a Performer.
-type PerformFunc[A any] func(ctx context.Context, u *gotgbot.Update, actions []A, done func())
+type PerformFunc[A any] func(ctx context.Context, u *gotgbot.Update, actions []A, report Report)
 
 // Perform calls f.
-func (f PerformFunc[A]) Perform(ctx context.Context, u *gotgbot.Update, actions []A, done func()) {
-	f(ctx, u, actions, done)
+func (f PerformFunc[A]) Perform(ctx context.Context, u *gotgbot.Update, actions []A, report Report) {
+	f(ctx, u, actions, report)
 }
+
+// Report is how a Performer tells the runtime what became of one update's actions, from any
+// goroutine:
+//   - Report(i, err) once for each actions[i] as it finishes: err is nil once the Bot API
+//     accepted it, the error it failed with for good (it will not succeed on a resend), or
+//     one wrapping ErrNotPerformed when it was not performed at all (the process is
+//     stopping). With an outbox, the action's entry is acknowledged then, unless it was not
+//     performed: an update cut off after some of its replies sends only the rest again.
+//   - Report(Queued, nil), if the Performer can tell, once every action is queued in order
+//     behind its chat's earlier ones: with no outbox (the memory store) the update is
+//     finished then, as a crash would lose its replies with the contexts anyway.
+//   - Report(Finished, err) exactly once, last: every action is reported; err wraps
+//     ErrNotPerformed if one was not performed, and the update is then not kept.
+type Report func(step int, err error)
+
+// The steps of a Report other than an action's index.
+const (
+	Queued   = -1
+	Finished = -2
+)
+
+// ErrNotPerformed is what a Performer reports for an action it did not carry out at all:
+// with a durable store its outbox entry stays, to be performed after a restart.
+var ErrNotPerformed = errors.New("actors: action not performed")
 
 // Config tunes a Runtime. The zero value is usable: no idle passivation, no cap on
 // resident actors, DefaultRestartPolicy.

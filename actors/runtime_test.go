@@ -52,12 +52,15 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{replies: make(map[int64][]reply)} }
 
-func (r *recorder) Perform(_ context.Context, u *gotgbot.Update, actions []reply, done func()) {
+func (r *recorder) Perform(_ context.Context, u *gotgbot.Update, actions []reply, report actors.Report) {
 	key, _ := actors.KeyOf(u)
 	r.mu.Lock()
 	r.replies[key] = append(r.replies[key], actions...)
 	r.mu.Unlock()
-	done()
+	for i := range actions {
+		report(i, nil)
+	}
+	report(actors.Finished, nil)
 }
 
 func (r *recorder) of(key int64) []reply {

@@ -299,14 +299,14 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 		}
 	}()
 	s.rt.counters.crashes.Add(1)
-	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), d.ok)
+	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), s.rt.report(d.key, nil, d.finish))
 }
 
 // unanswered finishes d without handling it. The performer still sees it, with no
 // actions, so that what must be answered whatever happens (a button press, whose client
 // spins until answered) can be.
 func (s *shard[S, A]) unanswered(d *delivery) {
-	s.rt.performer.Perform(s.rt.ctx, d.update, nil, d.ok)
+	s.rt.performer.Perform(s.rt.ctx, d.update, nil, s.rt.report(d.key, nil, d.finish))
 }
 
 func (s *shard[S, A]) pushFront(ch *child) {

@@ -24,6 +24,9 @@ type Store[S any] interface {
 	Commit(ctx context.Context, key int64, prev Record[S], ch Change[S]) (Record[S], error)
 	// Ack removes the outbox entries of one update: its actions are finished.
 	Ack(ctx context.Context, key, updateID int64) error
+	// AckEntry removes one outbox entry (its UpdateID and Seq name it): that action is
+	// finished.
+	AckEntry(ctx context.Context, key int64, e Entry) error
 }
 
 // Record is a key's committed record as a Store returns it.
@@ -194,6 +197,9 @@ func (st *MemoryStore[S]) Commit(_ context.Context, key int64, prev Record[S], c
 
 // Ack does nothing: the memory store keeps no outbox.
 func (st *MemoryStore[S]) Ack(context.Context, int64, int64) error { return nil }
+
+// AckEntry does nothing: the memory store keeps no outbox.
+func (st *MemoryStore[S]) AckEntry(context.Context, int64, Entry) error { return nil }
 
 func (st *MemoryStore[S]) expired(e entry[S], now int64) bool {
 	return now-e.touched >= int64(st.cfg.ExpireAfter/time.Second)

@@ -99,7 +99,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 		}
 	}
 	if d.throttled {
-		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), d.ok)
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), a.rt.report(a.key, nil, d.finish))
 		return
 	}
 	for attempt := 1; ; attempt++ {
@@ -110,7 +110,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 			a.rt.storeOK()
 			a.rec = rec
 			a.rt.counters.handled.Add(1)
-			a.perform(d.update, actions, len(rec.Outbox) > 0, d.ok)
+			a.perform(d.update, actions, rec.Outbox, d.finish)
 			return
 		case errors.Is(err, ErrStale) && attempt < maxStale:
 			// Another writer won: handle the update again on what it committed.
@@ -127,7 +127,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 				a.failed(d, err)
 				return
 			}
-			a.replay(id, d.ok)
+			a.replay(id, d.finish)
 			return
 		case errors.Is(err, ErrStateTooLarge):
 			panic(&Crash{Key: a.key, UpdateID: id, Reason: fmt.Errorf("commit context: %w", err)})
@@ -151,7 +151,7 @@ func (a *userActor[S, A]) failed(d *delivery, err error) {
 		a.rt.counters.crashes.Add(1)
 		a.rt.log.Error("user context cannot be decoded; left as it is", slog.Int64("key", a.key), slog.Int64("update", d.update.UpdateId), slog.Any("err", err))
 		crash := &Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err}
-		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, crash, 0), d.ok)
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, crash, 0), a.rt.report(a.key, nil, d.finish))
 		return
 	}
 	a.notKept(d, fmt.Errorf("%w: %w", ErrNotKept, err))
@@ -164,7 +164,7 @@ func (a *userActor[S, A]) notKept(d *delivery, err error) {
 	if a.hold == 0 || d.update.UpdateId < a.hold {
 		a.hold = d.update.UpdateId
 	}
-	a.rt.performer.Perform(a.rt.ctx, d.update, nil, func() { d.finish(err) })
+	a.rt.performer.Perform(a.rt.ctx, d.update, nil, a.rt.report(a.key, nil, func(error) { d.finish(err) }))
 }
 
 // encode turns the actions into outbox entries; none without a codec. An action that
@@ -184,32 +184,63 @@ func (a *userActor[S, A]) encode(d *delivery, actions []A) [][]byte {
 	return out
 }
 
-// perform hands committed actions to the performer. With an outbox, the update is marked
-// as being sent until they are finished and acknowledged, so that a reload meanwhile (a
-// restart, a duplicate) does not send them a second time.
-func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, outbox bool, done func()) {
-	if !outbox {
-		a.rt.performer.Perform(a.rt.ctx, u, actions, done)
+// perform hands committed actions to the performer; entries are their outbox entries, in
+// the actions' order (none without an outbox). While they are performed the update is marked
+// as being sent, so that a reload meanwhile (a restart, a duplicate) does not send them a
+// second time.
+func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, entries []Entry, finish func(error)) {
+	if len(entries) == 0 {
+		a.rt.performer.Perform(a.rt.ctx, u, actions, a.rt.report(a.key, nil, finish))
 		return
 	}
 	sk := sending{key: a.key, update: u.UpdateId}
 	a.rt.sending.Store(sk, struct{}{})
-	a.rt.performer.Perform(a.rt.ctx, u, actions, func() {
-		if err := a.rt.store.Ack(a.rt.ctx, sk.key, sk.update); err != nil {
-			// The actions are done; only their entries stay, and are sent again after a
-			// restart: at least once.
-			a.rt.storeFailed(err)
-			a.rt.log.Warn("outbox not acknowledged", slog.Int64("key", sk.key), slog.Int64("update", sk.update), slog.Any("err", err))
-		}
+	a.rt.performer.Perform(a.rt.ctx, u, actions, a.rt.report(a.key, entries, func(err error) {
 		a.rt.sending.Delete(sk)
-		done()
-	})
+		finish(err)
+	}))
+}
+
+// report is the Report of one update's actions for key: entries[i] is acknowledged as
+// actions[i] is performed, accepted or failed for good (a resend would fail the same way),
+// and kept when it was not performed. finish is called once: when the update is finished,
+// or, with no outbox, as soon as its actions are queued (nothing durable waits on them).
+func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error)) Report {
+	return func(step int, err error) {
+		switch {
+		case step >= 0:
+			if step < len(entries) && !errors.Is(err, ErrNotPerformed) {
+				rt.ack(key, entries[step])
+			}
+		case step == Queued:
+			if rt.codec == nil {
+				finish(nil)
+			}
+		case step == Finished:
+			if errors.Is(err, ErrNotPerformed) {
+				// Committed, not all performed: what is left stays in the outbox, and
+				// intake keeps the update, whose redelivery finds it (ErrDuplicate).
+				finish(fmt.Errorf("%w: %w", ErrNotKept, err))
+				return
+			}
+			finish(nil)
+		}
+	}
+}
+
+// ack removes one outbox entry. One that stays is sent again after a restart: at least once.
+func (rt *Runtime[S, A]) ack(key int64, e Entry) {
+	if err := rt.store.AckEntry(rt.ctx, key, e); err != nil {
+		rt.storeFailed(err)
+		rt.log.Warn("outbox entry not acknowledged", slog.Int64("key", key), slog.Int64("update", e.UpdateID), slog.Int("seq", e.Seq), slog.Any("err", err))
+	}
 }
 
 // replay performs the loaded record's outbox, update by update in commit order, leaving out
-// what this process is sending already. then, if not nil, is the done of update id: called
-// once its entries are finished, or at once when it has none left.
-func (a *userActor[S, A]) replay(id int64, then func()) {
+// what this process is sending already; an update cut off after some of its actions has
+// only the rest left. then, if not nil, is the finish of update id: called once its entries
+// are finished, or at once when it has none left.
+func (a *userActor[S, A]) replay(id int64, then func(error)) {
 	entries := a.rec.Outbox
 	for len(entries) > 0 {
 		n := 1
@@ -218,12 +249,12 @@ func (a *userActor[S, A]) replay(id int64, then func()) {
 		}
 		group, upd := entries[:n], entries[0].UpdateID
 		entries = entries[n:]
-		done := func() {}
+		finish := func(error) {}
 		if upd == id && then != nil {
-			done, then = then, nil
+			finish, then = then, nil
 		}
 		if _, busy := a.rt.sending.Load(sending{key: a.key, update: upd}); busy {
-			done()
+			finish(nil)
 			continue
 		}
 		u, actions, err := a.decode(group)
@@ -232,14 +263,14 @@ func (a *userActor[S, A]) replay(id int64, then func()) {
 			if err := a.rt.store.Ack(a.rt.ctx, a.key, upd); err != nil {
 				a.rt.storeFailed(err)
 			}
-			done()
+			finish(nil)
 			continue
 		}
 		a.rt.counters.resent.Add(int64(len(actions)))
-		a.perform(u, actions, true, done)
+		a.perform(u, actions, group, finish)
 	}
 	if then != nil {
-		then()
+		then(nil)
 	}
 }
 

@@ -41,6 +41,14 @@ type Config struct {
 	Journal intake.Journal
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
+	// MaxUnsentPerChat and MaxUnsent bound the replies queued and not yet sent, for one
+	// chat and for the bot, that the memory store lets Telegram count delivered: an update
+	// is confirmed once its replies are queued while its chat and the bot are within them,
+	// else only once they are sent. A crash loses those replies as it loses the contexts.
+	// (A durable store confirms at the journal and keeps replies in its outbox.) 0 means
+	// 1,000 and 20,000; a negative MaxUnsentPerChat confirms every update only once its
+	// replies are sent, holding the 100-update polling window meanwhile.
+	MaxUnsentPerChat, MaxUnsent int
 	// PollTimeout is the getUpdates long-poll timeout; 0 means 30s.
 	PollTimeout time.Duration
 	// DrainTimeout bounds the graceful stop: finishing in-flight updates and their
@@ -149,6 +157,12 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	cfg.Logger = slog.New(redact.Token(cfg.Token).Handler(cfg.Logger.Handler()))
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
+	}
+	if cfg.MaxUnsentPerChat == 0 {
+		cfg.MaxUnsentPerChat = 1000
+	}
+	if cfg.MaxUnsent <= 0 {
+		cfg.MaxUnsent = 20_000
 	}
 	if cfg.DrainTimeout <= 0 {
 		cfg.DrainTimeout = DefaultDrainTimeout
@@ -262,12 +276,33 @@ func (b *Bot) Run(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	b.transport.CloseIdleConnections()
-	if err := errors.Join(errs...); err != nil {
-		b.log.Warn("stopped with work unfinished", slog.Any("err", err))
-	} else {
-		b.log.Info("bot stopped cleanly")
-	}
+	b.drained(errors.Join(errs...))
 	return runErr
+}
+
+// drained says in one line what the drain could not finish, with counts: nothing is logged
+// per update or per reply on the way (the sender counts what it abandons). With a durable
+// store all of it stays in the journal and the outbox for the next process. The memory
+// store loses the replies not sent, and in webhook mode the unfinished updates too, as
+// Telegram took them for delivered; a poller leaves those unconfirmed for Telegram to send
+// again (to a process that has lost their contexts).
+func (b *Bot) drained(err error) {
+	unfinished, unsent := b.intakeStats().InFlight, b.sender.Stats().Abandoned
+	if err == nil && unfinished == 0 && unsent == 0 {
+		b.log.Info("bot stopped cleanly")
+		return
+	}
+	var fate string
+	switch {
+	case b.store.kind == "durable":
+		fate = "kept for the next process"
+	case b.webhook != nil:
+		fate = "lost: the memory store keeps no journal, and Telegram took the updates for delivered"
+	default:
+		fate = "replies lost; unfinished updates left unconfirmed, for Telegram to send again"
+	}
+	b.log.Warn("stopped with work unfinished", slog.String("store", b.store.kind), slog.String("intake", b.intakeStats().Mode),
+		slog.Int("updates_unfinished", unfinished), slog.Int64("replies_unsent", unsent), slog.String("fate", fate), slog.Any("err", err))
 }
 
 func (b *Bot) serve(ctx context.Context) error {

@@ -127,6 +127,10 @@ func runBotWith[S any](tb testing.TB, emu *emulator.Server, cfg bot.Config, app 
 		cfg.Logger = quiet()
 	}
 	cfg.PollTimeout = 2 * time.Second
+	if cfg.MaxUnsentPerChat == 0 {
+		// These tests read an update confirmed as an update answered.
+		cfg.MaxUnsentPerChat = -1
+	}
 	b, err := bot.New(cfg, app)
 	if err != nil {
 		tb.Fatal(err)

@@ -41,7 +41,9 @@ func measureResident(b *testing.B, users int, typical bool) {
 	store := actors.NewMemoryStore(actors.MemoryConfig[notebook.Context]{})
 	nb := notebookLogic{&notebook.Notebook{}}
 	var pending sync.WaitGroup
-	perform := actors.PerformFunc[bot.Action](func(_ context.Context, _ *gotgbot.Update, _ []bot.Action, done func()) { done() })
+	perform := actors.PerformFunc[bot.Action](func(_ context.Context, _ *gotgbot.Update, _ []bot.Action, report actors.Report) {
+		report(actors.Finished, nil)
+	})
 
 	base := heap()
 	rt := actors.New(context.Background(), actors.Config{

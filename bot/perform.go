@@ -3,9 +3,10 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 
@@ -13,48 +14,111 @@ import (
 	"github.com/troupebot/troupe/bot/outbound"
 )
 
-// perform carries out the actions of one update through the outbound sender, and calls
-// done when all of them are finished. It is the runtime's Performer. A query Telegram
+// perform carries out the actions of one update through the outbound sender and reports
+// each one's outcome as it finishes. It is the runtime's Performer. A query Telegram
 // waits for an answer to (a button press, a pre-checkout, shipping or inline query) that
 // the actions leave unanswered is answered here, so that no client spins.
-func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, done func()) {
+//
+// Once every action is queued it reports Queued, unless the chat or the bot has more
+// replies waiting than Config.MaxUnsentPerChat or MaxUnsent: with the memory store the
+// update is confirmed to Telegram then, and past those bounds only once its replies are
+// sent, so that what a crash loses stays bounded.
+func (b *Bot) perform(_ context.Context, u *gotgbot.Update, actions []Action, report actors.Report) {
 	p := target(u)
 	if p.query != "" && !answered(p.answers, actions) {
 		actions = append(actions[:len(actions):len(actions)], unanswered(p.answers))
 	}
-	jobs := 0
-	for _, a := range actions {
-		jobs++
-		if a.Kind == SendChart {
-			jobs++ // the chat action, then the photo
-		}
-	}
-	if jobs == 0 {
-		done()
-		return
-	}
-	var left atomic.Int32
-	left.Store(int32(jobs))
-	finish := func(error) {
-		if left.Add(-1) == 0 {
-			done()
-		}
-	}
-	for _, a := range actions {
+	t := newTally(len(actions), report)
+	for i, a := range actions {
 		where := p.to(a)
 		if a.Kind == SendChart {
-			b.performChart(where, a, finish)
+			b.performChart(where, a, t.action(i, 2)) // the chat action, then the photo
 			continue
 		}
+		finish := t.action(i, 1)
 		call, err := b.call(where, a)
 		if err == nil {
 			err = b.sender.Send(outbound.Job{Chat: where.chat, Call: call, Message: sendsMessage[a.Kind], Done: finish})
 		}
 		if err != nil {
-			b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
+			if !errors.Is(err, outbound.ErrClosed) {
+				b.log.Error("action not performed", slog.Int64("update", u.UpdateId), slog.Any("err", err))
+			}
 			finish(err)
 		}
 	}
+	chat, total := b.sender.Backlog(p.chat)
+	t.queued(b.cfg.MaxUnsentPerChat >= 0 && chat <= b.cfg.MaxUnsentPerChat && total <= b.cfg.MaxUnsent)
+}
+
+// tally reports one update's actions to the runtime: each action once all its jobs are
+// finished, then Finished once every action is and queued was called, so after Queued.
+// Its lock is never contended for long: an update's jobs finish one at a time per chat.
+type tally struct {
+	report  actors.Report
+	mu      sync.Mutex
+	left    int // actions not finished, plus one until queued is called
+	notDone int // actions not performed (the sender closed)
+	acts    []actionTally
+}
+
+type actionTally struct {
+	jobs    int   // not finished
+	notDone bool  // one of them was not performed
+	err     error // the last one's outcome (a chart's photo, after its chat action)
+}
+
+func newTally(n int, report actors.Report) *tally {
+	return &tally{report: report, left: n + 1, acts: make([]actionTally, n)}
+}
+
+// action returns the Done of action i's jobs.
+func (t *tally) action(i, jobs int) func(error) {
+	t.acts[i].jobs = jobs
+	return func(err error) {
+		t.mu.Lock()
+		a := &t.acts[i]
+		a.jobs--
+		a.err = err
+		if errors.Is(err, outbound.ErrClosed) || errors.Is(err, outbound.ErrAbandoned) {
+			a.notDone = true
+		}
+		if a.jobs > 0 {
+			t.mu.Unlock()
+			return
+		}
+		err = a.err
+		if a.notDone {
+			t.notDone++
+			err = fmt.Errorf("%w: %w", actors.ErrNotPerformed, err)
+		}
+		t.mu.Unlock()
+		t.report(i, err)
+		t.settle()
+	}
+}
+
+// queued is called once every action is queued; ok says the update may be confirmed now.
+func (t *tally) queued(ok bool) {
+	if ok {
+		t.report(actors.Queued, nil)
+	}
+	t.settle()
+}
+
+func (t *tally) settle() {
+	t.mu.Lock()
+	t.left--
+	left, notDone := t.left, t.notDone
+	t.mu.Unlock()
+	if left != 0 {
+		return
+	}
+	var err error
+	if notDone > 0 {
+		err = fmt.Errorf("%d of %d actions: %w", notDone, len(t.acts), actors.ErrNotPerformed)
+	}
+	t.report(actors.Finished, err)
 }
 
 // sendsMessage marks the actions that count against Telegram's message limits; edits,

@@ -80,6 +80,10 @@ func Start[S any](tb T, app bot.App[S], opts ...Option) *Harness {
 	}
 	cfg := o.cfg
 	cfg.Token, cfg.APIURL = Token, emu.URL()
+	if cfg.MaxUnsentPerChat == 0 {
+		// A Turn ends when its update is confirmed: only once its replies are sent.
+		cfg.MaxUnsentPerChat = -1
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
 	}

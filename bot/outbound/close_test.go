@@ -14,12 +14,13 @@ import (
 
 	"github.com/troupebot/troupe/bot/botapi"
 	"github.com/troupebot/troupe/bot/outbound"
+	"github.com/troupebot/troupe/internal/logtest"
 )
 
 // TestCloseDeadlineWithFullQueueAndStalledAPI fills the queue against a Bot API that never
 // answers, with more Sends blocked on the full queue and a reserved slot never filled, and
 // calls Close with a short deadline: Close returns, saying what it abandoned, every job
-// finishes with an error, the blocked Sends are refused, and no goroutine is left behind.
+// finishes abandoned (with no log line each), the blocked Sends are refused, and no goroutine is left behind.
 func TestCloseDeadlineWithFullQueueAndStalledAPI(t *testing.T) {
 	before := runtime.NumGoroutine()
 	arrived := make(chan struct{}, 16)
@@ -39,7 +40,8 @@ func TestCloseDeadlineWithFullQueueAndStalledAPI(t *testing.T) {
 	}
 
 	const workers, queued, blocked = 2, 4, 3
-	s := outbound.New(outbound.Config{Workers: workers, MaxQueued: queued, Logger: slog.New(slog.DiscardHandler)})
+	var logs logtest.Buffer
+	s := outbound.New(outbound.Config{Workers: workers, MaxQueued: queued, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	finished := make(chan error, queued)
 	done := func(err error) { finished <- err }
 	// Two chats' requests in flight and stalled, one queued behind them, one slot unfilled.
@@ -79,8 +81,8 @@ func TestCloseDeadlineWithFullQueueAndStalledAPI(t *testing.T) {
 		t.Errorf("Close = %v, want the deadline and the 4 jobs it abandoned", err)
 	}
 	for range queued {
-		if err := <-finished; err == nil {
-			t.Error("a job abandoned at Close finished without an error")
+		if err := <-finished; !errors.Is(err, outbound.ErrAbandoned) {
+			t.Errorf("a job abandoned at Close finished with %v, want ErrAbandoned", err)
 		}
 	}
 	for range blocked {
@@ -88,8 +90,11 @@ func TestCloseDeadlineWithFullQueueAndStalledAPI(t *testing.T) {
 			t.Errorf("a Send blocked on the full queue returned %v, want ErrClosed", err)
 		}
 	}
-	if st := s.Stats(); st.Queued != 0 || st.Failed != queued {
-		t.Errorf("stats after Close = %+v, want nothing queued and %d failed", st, queued)
+	if st := s.Stats(); st.Queued != 0 || st.Abandoned != queued || st.Failed != 0 {
+		t.Errorf("stats after Close = %+v, want nothing queued and %d abandoned, none failed", st, queued)
+	}
+	if strings.Contains(logs.String(), "send failed") {
+		t.Errorf("a line per abandoned job, want none (Close's error counts them):\n%s", logs.String())
 	}
 
 	transport.CloseIdleConnections()

@@ -46,6 +46,9 @@ type Config struct {
 var (
 	// ErrClosed is returned by Send after Close.
 	ErrClosed = errors.New("outbound: sender closed")
+	// ErrAbandoned is what a job's Done receives when Close gave up waiting for it: its
+	// request was not sent, or was cancelled in flight (Telegram may have taken it).
+	ErrAbandoned = errors.New("outbound: abandoned at shutdown")
 )
 
 // Sender queues jobs per chat and runs them on its workers.
@@ -70,7 +73,7 @@ type Sender struct {
 	pending sync.WaitGroup // jobs queued or in flight
 	workers sync.WaitGroup
 
-	sent, failed, retried, tooMany, paced atomic.Int64
+	sent, failed, retried, tooMany, paced, abandoned atomic.Int64
 }
 
 // New starts a Sender.
@@ -139,6 +142,9 @@ type Stats struct {
 	TooMany int64 // 429 answers received
 	Paced   int64 // times a chat waited for a rate limit, a retry_after or a backoff
 	Queued  int64 // jobs queued or in flight now
+	// Abandoned counts the jobs Close gave up on (not logged one by one: Close's error
+	// says how many).
+	Abandoned int64
 }
 
 // Stats returns the Sender's counters.
@@ -146,7 +152,19 @@ func (s *Sender) Stats() Stats {
 	return Stats{
 		Sent: s.sent.Load(), Failed: s.failed.Load(), Retried: s.retried.Load(),
 		TooMany: s.tooMany.Load(), Paced: s.paced.Load(), Queued: int64(len(s.room)),
+		Abandoned: s.abandoned.Load(),
 	}
+}
+
+// Backlog returns how many jobs are queued or in flight for chat, and for every chat.
+func (s *Sender) Backlog(chat int64) (chatJobs, total int) {
+	sh := s.shard(chat)
+	sh.mu.Lock()
+	if q := sh.chats[chat]; q != nil {
+		chatJobs = len(q.jobs) - q.head
+	}
+	sh.mu.Unlock()
+	return chatJobs, len(s.room)
 }
 
 // Close stops accepting jobs and waits, until ctx is done, for the queued ones to be sent.

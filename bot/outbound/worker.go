@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 )
@@ -34,7 +35,7 @@ func (s *Sender) drain(chat int64) {
 				// Close gave up waiting: the place will never be sent.
 				s.pop(q)
 				sh.mu.Unlock()
-				s.finish(job, fmt.Errorf("reserved reply not ready at shutdown: %w", s.ctx.Err()))
+				s.finish(job, fmt.Errorf("%w: reserved reply not ready: %w", ErrAbandoned, s.ctx.Err()))
 				continue
 			}
 			q.state = parked // Fill hands the chat back to a worker
@@ -55,7 +56,10 @@ func (s *Sender) drain(chat int64) {
 
 		err := job.Call(s.ctx)
 		v := Verdict{}
-		if err != nil && s.ctx.Err() == nil {
+		switch {
+		case err != nil && s.ctx.Err() != nil:
+			err = fmt.Errorf("%w: %w", ErrAbandoned, err)
+		case err != nil:
 			v = s.cfg.Classify(err)
 		}
 
@@ -77,10 +81,14 @@ func (s *Sender) drain(chat int64) {
 func (s *Sender) finish(job Job, err error) {
 	defer s.pending.Done()
 	<-s.room
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrAbandoned):
+		// One line for all of them, Close's error: a drain must not log each.
+		s.abandoned.Add(1)
+	case err != nil:
 		s.failed.Add(1)
 		s.log.Warn("send failed for good", slog.Int64("chat", job.Chat), slog.Any("err", err))
-	} else {
+	default:
 		s.sent.Add(1)
 	}
 	if job.Done != nil {

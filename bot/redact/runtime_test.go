@@ -42,7 +42,9 @@ func TestRuntimePanicsAreRedacted(t *testing.T) {
 	var out logtest.Buffer
 	log := slog.New(redact.Token(token).Handler(slog.NewJSONHandler(&out, nil)))
 	rt := actors.New(context.Background(), actors.Config{Logger: log}, actors.Logic[int, string](panicky{}),
-		actors.PerformFunc[string](func(_ context.Context, _ *gotgbot.Update, _ []string, done func()) { done() }),
+		actors.PerformFunc[string](func(_ context.Context, _ *gotgbot.Update, _ []string, report actors.Report) {
+			report(actors.Finished, nil)
+		}),
 		actors.NewMemoryStore(actors.MemoryConfig[int]{}))
 	var wg sync.WaitGroup
 	for user := int64(1); user <= 3; user++ {

@@ -51,6 +51,8 @@ func (s *sandbox) run(ctx context.Context) error {
 	}
 	defer emu.Close()
 	bc := botConfig(s.cfg, sandboxToken, emu.URL(), s.log)
+	// Each line is answered once its update is confirmed: only once its replies are sent.
+	bc.MaxUnsentPerChat = -1
 	bc.Webhook = false // the sandbox's emulator is polled
 	// The emulator answers at once; a short long-poll keeps shutdown quick. Nothing is in
 	// flight at the end of input (chat waits for each line), only when Ctrl-C gives up on

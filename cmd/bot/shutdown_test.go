@@ -73,6 +73,10 @@ func TestSigtermLosesNothing(t *testing.T) {
 	if err := emu.WaitConfirmed(ctx, last); err != nil {
 		t.Fatalf("%v\nsecond process:\n%s", err, secondLogs)
 	}
+	// Confirmed once queued (the memory store): wait for the replies themselves.
+	if _, err := emu.WaitSent(ctx, users*perUser); err != nil {
+		t.Fatalf("%v\nsecond process:\n%s", err, secondLogs)
+	}
 
 	answered := map[[2]int64]int{}
 	for _, s := range emu.Sent() {

@@ -45,6 +45,11 @@ func (st Store[S]) Ack(ctx context.Context, key, updateID int64) error {
 	return refusal(st.rs.Ack(ctx, key, updateID))
 }
 
+// AckEntry removes one outbox entry: that reply was accepted (or failed for good).
+func (st Store[S]) AckEntry(ctx context.Context, key int64, e actors.Entry) error {
+	return refusal(st.rs.AckEntry(ctx, key, redisstore.Entry{UpdateID: e.UpdateID, Seq: e.Seq}))
+}
+
 func record[S any](r redisstore.Record[S]) actors.Record[S] {
 	out := make([]actors.Entry, len(r.Outbox))
 	for i, e := range r.Outbox {

@@ -9,6 +9,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/troupebot/troupe/bot/ops"
 	"github.com/troupebot/troupe/emulator"
+	"github.com/troupebot/troupe/internal/redistest"
 	"github.com/troupebot/troupe/internal/repotest"
 )
 
@@ -41,7 +43,11 @@ var (
 	variableRow = regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]*)` \\|")
 	codeSpan    = regexp.MustCompile("`([^`]*)`")
 	// How docs/operations.md states the longest the bot takes to stop after SIGTERM.
-	stopPromise = regexp.MustCompile(`more\s+than\s+(\d+)\s+s\s+\((\d+)\s+s\s+to\s+drain,\s+(\d+)\s+s\s+to\s+stop\s+the\s+HTTP\s+server\)`)
+	// What a bot on a durable store that answers shows in /metrics: the store up, and a
+	// journal (the memory store has none).
+	storeUp        = regexp.MustCompile(`(?m)^troupe_store_up 1$`)
+	journalOnStore = regexp.MustCompile(`(?m)^troupe_journal_capacity [1-9]`)
+	stopPromise    = regexp.MustCompile(`more\s+than\s+(\d+)\s+s\s+\((\d+)\s+s\s+to\s+drain,\s+(\d+)\s+s\s+to\s+stop\s+the\s+HTTP\s+server\)`)
 )
 
 // knownEnv is every variable a deploy may set: the ones docs/configuration.md documents,
@@ -109,6 +115,13 @@ var secretStandIns = map[string]string{
 	"BOT_ADMINS":         "123456789",
 }
 
+// storeStandIn starts a real redis-server for a deployment's REDIS_URL, which the platform
+// or a Secret would give, and returns its URL.
+func storeStandIn(tb testing.TB) string {
+	tb.Helper()
+	return redistest.Start(tb, redistest.Options{}).URL
+}
+
 // show prints an optional field of a manifest: its value, or "unset".
 func show[T any](p *T) string {
 	if p == nil {
@@ -165,18 +178,24 @@ type served struct {
 	unsignedPost int
 	// What GET /metrics answered on PORT, and on BOT_OPS_LISTEN's address (0 when unset).
 	publicMetrics, opsMetrics int
+	// durable: the metrics served said the bot runs on a durable store that answers.
+	durable bool
 }
 
-// getStatus is the status GET url answers, 0 when it cannot be reached.
-func getStatus(tb testing.TB, url string) int {
+// get is the status and body GET url answers, 0 when it cannot be reached.
+func get(tb testing.TB, url string) (int, string) {
 	tb.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		tb.Errorf("GET %s: %v", url, err)
-		return 0
+		return 0, ""
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Errorf("GET %s: reading the body: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
 }
 
 // serve starts the built bot with env, as the platform would, against the Bot API emulator
@@ -253,10 +272,13 @@ func serve(tb testing.TB, env map[string]string) served {
 			tb.Errorf("GET /healthz on PORT=%s answered %d, want 200", port, resp.StatusCode)
 		}
 	}
-	s.publicMetrics = getStatus(tb, addr+"/metrics")
+	var metrics, opsBody string
+	s.publicMetrics, metrics = get(tb, addr+"/metrics")
 	if opsAddr != "" {
-		s.opsMetrics = getStatus(tb, "http://"+opsAddr+"/metrics")
+		s.opsMetrics, opsBody = get(tb, "http://"+opsAddr+"/metrics")
+		metrics += opsBody
 	}
+	s.durable = storeUp.MatchString(metrics) && journalOnStore.MatchString(metrics)
 	if s.webhook != "" {
 		u, err := url.Parse(s.webhook)
 		if err != nil {

@@ -159,7 +159,7 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Fatalf("kinds %q %q %q, want Deployment, Service, Secret", d.Kind, svc.Kind, secret.Kind)
 	}
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != 1 {
-		t.Errorf("replicas %s, want exactly 1: users' contexts live in one process", show(d.Spec.Replicas))
+		t.Errorf("replicas %s, want exactly 1: more is the cluster's work, not one process's", show(d.Spec.Replicas))
 	}
 	if d.Spec.Strategy.Type != "Recreate" {
 		t.Errorf("strategy %q, want Recreate: a rolling update runs two replicas at once", d.Spec.Strategy.Type)
@@ -221,7 +221,16 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("env %s: neither a value nor a secretKeyRef", e.Name)
 		}
 	}
+	// A real server stands in for the one the Secret names: the bot must start on it.
+	if _, ok := env["REDIS_URL"]; !ok {
+		t.Error("env: no REDIS_URL: users' contexts would live in the pod's memory, lost on every restart")
+	} else {
+		env["REDIS_URL"] = storeStandIn(t)
+	}
 	got := serve(t, env)
+	if !got.durable {
+		t.Error("the bot did not report a durable store that answers (troupe_store_up 1 and a journal in /metrics)")
+	}
 	if got.webhook == "" || got.unsignedPost != http.StatusUnauthorized {
 		t.Errorf("webhook %q, a POST without the secret answered %d; want webhook mode with a secret (401)", got.webhook, got.unsignedPost)
 	}

@@ -21,24 +21,79 @@ type renderBlueprint struct {
 }
 
 type renderService struct {
-	Type                    string      `json:"type"`
-	Name                    string      `json:"name"`
-	Runtime                 string      `json:"runtime"`
-	DockerfilePath          string      `json:"dockerfilePath"`
-	DockerContext           string      `json:"dockerContext"`
-	Plan                    string      `json:"plan"`
-	Region                  string      `json:"region"`
-	NumInstances            *int        `json:"numInstances"`
-	HealthCheckPath         string      `json:"healthCheckPath"`
-	MaxShutdownDelaySeconds *int        `json:"maxShutdownDelaySeconds"`
-	EnvVars                 []renderEnv `json:"envVars"`
+	Type string `json:"type"`
+	// A Key Value instance's: how it evicts when full, and who may connect from outside.
+	MaxmemoryPolicy         string         `json:"maxmemoryPolicy"`
+	IPAllowList             *[]renderAllow `json:"ipAllowList"`
+	Name                    string         `json:"name"`
+	Runtime                 string         `json:"runtime"`
+	DockerfilePath          string         `json:"dockerfilePath"`
+	DockerContext           string         `json:"dockerContext"`
+	Plan                    string         `json:"plan"`
+	Region                  string         `json:"region"`
+	NumInstances            *int           `json:"numInstances"`
+	HealthCheckPath         string         `json:"healthCheckPath"`
+	MaxShutdownDelaySeconds *int           `json:"maxShutdownDelaySeconds"`
+	EnvVars                 []renderEnv    `json:"envVars"`
 }
 
 type renderEnv struct {
-	Key           string  `json:"key"`
-	Value         *string `json:"value"`
-	Sync          *bool   `json:"sync"`
-	GenerateValue *bool   `json:"generateValue"`
+	Key           string         `json:"key"`
+	Value         *string        `json:"value"`
+	Sync          *bool          `json:"sync"`
+	GenerateValue *bool          `json:"generateValue"`
+	FromService   *renderFromSvc `json:"fromService"`
+}
+
+type renderFromSvc struct {
+	Type     string `json:"type"`
+	Name     string `json:"name"`
+	Property string `json:"property"`
+}
+
+type renderAllow struct {
+	Source      string `json:"source"`
+	Description string `json:"description"`
+}
+
+// services splits a Blueprint into its bot service and its Key Value instance: exactly one
+// of each, since the two modes must not run with one token and the bot keeps its users in
+// the store.
+func (bp renderBlueprint) services(tb testing.TB) (bot, kv renderService) {
+	tb.Helper()
+	var bots, kvs []renderService
+	for _, s := range bp.Services {
+		if s.Type == "keyvalue" {
+			kvs = append(kvs, s)
+		} else {
+			bots = append(bots, s)
+		}
+	}
+	if len(bots) != 1 || len(kvs) != 1 {
+		tb.Fatalf("%d services and %d Key Value instances, want 1 and 1", len(bots), len(kvs))
+	}
+	return bots[0], kvs[0]
+}
+
+// checkKeyValue fails unless kv keeps what the bot stores in it: a plan that persists, no
+// eviction, in the bot's region, closed to the internet.
+func checkKeyValue(tb testing.TB, kv renderService, region string) {
+	tb.Helper()
+	if kv.Name == "" || kv.Runtime != "" || len(kv.EnvVars) > 0 {
+		tb.Errorf("Key Value %q: a name, and no runtime or envVars (it is not a service of ours)", kv.Name)
+	}
+	if kv.Plan == "" || kv.Plan == "free" {
+		tb.Errorf("Key Value plan %q: free instances keep no data on disk, so a restart of the instance loses every user", kv.Plan)
+	}
+	if kv.MaxmemoryPolicy != "noeviction" {
+		tb.Errorf("Key Value maxmemoryPolicy %q, want noeviction: an evicted key is a user's context or a journaled update", kv.MaxmemoryPolicy)
+	}
+	if kv.Region != region {
+		tb.Errorf("Key Value region %q, want the bot's %q: the private network reaches only its own region", kv.Region, region)
+	}
+	if kv.IPAllowList == nil || len(*kv.IPAllowList) > 0 {
+		tb.Errorf("Key Value ipAllowList %v, want [] (set, empty): only Render's private network may connect", kv.IPAllowList)
+	}
 }
 
 // TestRenderBlueprints checks both Blueprints against the bot and Render's rules.
@@ -58,10 +113,8 @@ func TestRenderBlueprints(t *testing.T) {
 			if err := yaml.UnmarshalStrict([]byte(repotest.ReadFile(t, tt.file)), &bp); err != nil {
 				t.Fatalf("%s: %v", tt.file, err)
 			}
-			if len(bp.Services) != 1 {
-				t.Fatalf("%s: %d services, want 1 (the two modes must not run with one token)", tt.file, len(bp.Services))
-			}
-			s := bp.Services[0]
+			s, kv := bp.services(t)
+			checkKeyValue(t, kv, s.Region)
 			if s.Type != tt.typ || s.Runtime != "docker" || s.Name == "" {
 				t.Errorf("service type %q runtime %q name %q, want %s, docker, a name", s.Type, s.Runtime, s.Name, tt.typ)
 			}
@@ -75,7 +128,7 @@ func TestRenderBlueprints(t *testing.T) {
 				t.Errorf("region %q, want one of %v", s.Region, regions)
 			}
 			if s.NumInstances == nil || *s.NumInstances != 1 {
-				t.Errorf("numInstances %s, want exactly 1: users' contexts live in one process", show(s.NumInstances))
+				t.Errorf("numInstances %s, want exactly 1: more is the cluster's work, not one process's", show(s.NumInstances))
 			}
 			if s.MaxShutdownDelaySeconds == nil {
 				t.Errorf("no maxShutdownDelaySeconds")
@@ -89,15 +142,22 @@ func TestRenderBlueprints(t *testing.T) {
 					t.Errorf("envVars: %s is not a variable docs/configuration.md documents", e.Key)
 				}
 				sources := 0
-				for _, set := range []bool{e.Value != nil, e.Sync != nil && !*e.Sync, e.GenerateValue != nil && *e.GenerateValue} {
+				for _, set := range []bool{e.Value != nil, e.Sync != nil && !*e.Sync, e.GenerateValue != nil && *e.GenerateValue, e.FromService != nil} {
 					if set {
 						sources++
 					}
 				}
 				if sources != 1 {
-					t.Errorf("envVars: %s has %d sources, want one of value, sync: false, generateValue", e.Key, sources)
+					t.Errorf("envVars: %s has %d sources, want one of value, sync: false, generateValue, fromService", e.Key, sources)
 				}
 				switch {
+				case e.FromService != nil:
+					if f := *e.FromService; e.Key != "REDIS_URL" || f.Type != "keyvalue" || f.Name != kv.Name || f.Property != "connectionString" {
+						t.Errorf("envVars: %s fromService %+v, want REDIS_URL from the Key Value %q's connectionString", e.Key, f, kv.Name)
+					}
+					// A real server stands in for the Key Value instance: the bot must
+					// start on it and commit to it.
+					env[e.Key] = storeStandIn(t)
 				case e.Value != nil:
 					if _, secret := secretStandIns[e.Key]; secret {
 						t.Errorf("envVars: %s has a value in the repository; want sync: false", e.Key)
@@ -121,11 +181,17 @@ func TestRenderBlueprints(t *testing.T) {
 			if _, ok := env["TELEGRAM_BOT_TOKEN"]; !ok {
 				t.Error("envVars: no TELEGRAM_BOT_TOKEN: the bot would start its sandbox")
 			}
+			if _, ok := env["REDIS_URL"]; !ok {
+				t.Error("envVars: no REDIS_URL: users' contexts would live in the process's memory, lost on every redeploy")
+			}
 			if tt.typ == "web" {
 				// What Render sets on a web service (and PORT, which serve sets).
 				env["RENDER_EXTERNAL_URL"] = "https://" + s.Name + ".onrender.com"
 			}
 			got := serve(t, env)
+			if !got.durable {
+				t.Error("the bot did not report a durable store that answers (troupe_store_up 1 and a journal in /metrics)")
+			}
 			if mode := map[bool]string{true: "webhook", false: "polling"}[got.webhook != ""]; mode != tt.mode {
 				t.Errorf("mode %q, want %q", mode, tt.mode)
 			}

@@ -38,7 +38,17 @@ type Config struct {
 	OnFault func(Fault)
 	// Logger receives the server's own errors; nil means slog.Default().
 	Logger *slog.Logger
+	// FirstUpdateID is the update_id of the first update; 0 means 1. A bot on a durable
+	// store remembers the update ids it committed, as it must for Telegram's, whose ids
+	// only grow; an emulator started again against the same store must therefore go on
+	// above them (see UpdateIDFromClock), or the store takes its updates for ones it has.
+	FirstUpdateID int64
 }
+
+// UpdateIDFromClock is a FirstUpdateID above every id an earlier emulator gave out, for
+// runs against a store that outlives them: microseconds since 1970, since no run hands out
+// updates faster than one a microsecond.
+func UpdateIDFromClock() int64 { return time.Now().UnixMicro() }
 
 // Server is a running Bot API emulator.
 type Server struct {
@@ -86,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 	if s.bot.ID == 0 {
 		s.bot = wireUser{ID: 100000001, IsBot: true, FirstName: "Troupe Emulator Bot", Username: "troupe_emulator_bot"}
 	}
-	s.updates.init()
+	s.updates.init(cfg.FirstUpdateID)
 	s.chats.init()
 	s.out.init(cfg.DiscardSent)
 	s.SetFaults(cfg.Faults)

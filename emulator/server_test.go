@@ -284,6 +284,36 @@ func TestGetUpdatesOffsets(t *testing.T) {
 	}
 }
 
+// TestFirstUpdateID: an emulator told where to start numbers its updates from there, and
+// its confirmations count from there too.
+func TestFirstUpdateID(t *testing.T) {
+	const first = 1_764_000_000_000_000
+	s, err := emulator.New(emulator.Config{Token: token, FirstUpdateID: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Confirmed() != first-1 {
+		t.Errorf("confirmed %d before any update, want %d", s.Confirmed(), int64(first-1))
+	}
+	for _, text := range []string{"a", "b"} {
+		if _, err := s.SendText(5, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us := getUpdates(t, s, nil)
+	if len(us) != 2 || us[0].UpdateID != first || us[1].UpdateID != first+1 {
+		t.Fatalf("updates = %+v, want ids %d and %d", us, int64(first), int64(first+1))
+	}
+	getUpdates(t, s, map[string]any{"offset": first + 1})
+	if s.Confirmed() != first {
+		t.Errorf("confirmed = %d, want %d", s.Confirmed(), int64(first))
+	}
+	if a, b := emulator.UpdateIDFromClock(), emulator.UpdateIDFromClock(); a <= first || b < a {
+		t.Errorf("UpdateIDFromClock gave %d then %d: want above %d and not falling", a, b, int64(first))
+	}
+}
+
 func TestLongPoll(t *testing.T) {
 	s := newServer(t)
 	got := callAsync(s, "getUpdates", map[string]any{"timeout": 10})

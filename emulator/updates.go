@@ -51,7 +51,12 @@ type queued struct {
 	done bool // confirmed by the webhook while an older update is not
 }
 
-func (q *updateQueue) init() { q.next = 1 }
+func (q *updateQueue) init(first int64) {
+	if first < 1 {
+		first = 1
+	}
+	q.next, q.confirmed = first, first-1
+}
 
 // push queues the update that encode builds for the next update_id; chat is the chat it
 // belongs to (see chatOf).

@@ -45,7 +45,12 @@ type sandbox struct {
 }
 
 func (s *sandbox) run(ctx context.Context) error {
-	emu, err := emulator.New(emulator.Config{Token: sandboxToken, OnSend: s.print, Logger: s.log})
+	ecfg := emulator.Config{Token: sandboxToken, OnSend: s.print, Logger: s.log}
+	if s.cfg.store != "memory" {
+		// The store remembers this user's update ids from earlier sessions.
+		ecfg.FirstUpdateID = emulator.UpdateIDFromClock()
+	}
+	emu, err := emulator.New(ecfg)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,11 @@ type config struct {
 	chaos         bool
 	app           string
 	store         string
-	version       bool
+	// noJournal runs a durable store without the intake journal (not a flag): the
+	// sandbox's, whose transcript waits for each line's confirmation, which the journal
+	// would give before the replies.
+	noJournal bool
+	version   bool
 
 	idleTimeout     time.Duration
 	maxResident     int

@@ -164,7 +164,9 @@ func withStore[S any](cfg config, bc bot.Config, app bot.App[S]) (*bot.Bot, func
 	}
 	// The journal shares the store's connections; in webhook mode the webhook answers
 	// Telegram once an update is in it.
-	bc.Journal = actorstore.NewJournal(rs.Journal(redisstore.JournalConfig{}))
+	if !cfg.noJournal {
+		bc.Journal = actorstore.NewJournal(rs.Journal(redisstore.JournalConfig{}))
+	}
 	b, err := bot.NewDurable(bc, app, actorstore.New(rs))
 	if err != nil {
 		_ = rs.Close()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/troupebot/troupe/actors"
+	"github.com/troupebot/troupe/internal/redistest"
 	"github.com/troupebot/troupe/internal/repotest"
 )
 
@@ -178,17 +179,38 @@ func TestSandboxTranscript(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := transcript(t, tc.args, tc.script)
-			rest := got
-			for _, w := range tc.want {
-				i := strings.Index(rest, w)
-				if i < 0 {
-					t.Fatalf("transcript lacks (in order) %q\ntranscript:\n%s", w, got)
-				}
-				rest = rest[i+len(w):]
-			}
+			inOrder(t, transcript(t, tc.args, tc.script), tc.want)
 		})
 	}
+}
+
+// inOrder fails unless got holds every string of want, in that order.
+func inOrder(tb testing.TB, got string, want []string) {
+	tb.Helper()
+	rest := got
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			tb.Fatalf("transcript lacks (in order) %q\ntranscript:\n%s", w, got)
+		}
+		rest = rest[i+len(w):]
+	}
+}
+
+// TestSandboxOnRedisCarriesOn: a sandbox session on a durable store carries on from the one
+// before, each line answered in order, though its emulator is new (and so are its update
+// ids, which the store would otherwise take for ones it committed).
+func TestSandboxOnRedisCarriesOn(t *testing.T) {
+	store := []string{"-store", redistest.Start(t, redistest.Options{}).URL}
+	inOrder(t, transcript(t, store, []string{"5", "7 tea"}), []string{
+		"you: 5\nbot: Recorded 5. 1 value, mean 5.\n",
+		"you: 7 tea\nbot: Recorded 7 (tea). 2 values, mean 6.\n",
+	})
+	inOrder(t, transcript(t, store, []string{"9", "/stats", "/undo"}), []string{
+		"you: 9\nbot: Recorded 9. 3 values, mean 7.\n",
+		"you: /stats\nbot: 3 values\n     sum 21 · mean 7\n",
+		"you: /undo\nbot: Removed 9. 2 values left.\n",
+	})
 }
 
 // transcript pipes script into the built binary in sandbox mode and returns its transcript.

@@ -44,7 +44,8 @@ type JournalConfig struct {
 	MaxBytes int64
 	// Remember is how many finished update ids the journal keeps, so that a re-sent update
 	// (a batch re-fetched after a crash, a webhook retried) is not journaled again; default
-	// 10,000, far more than one polling batch or one webhook's connections in flight.
+	// 10,000, far more than one polling batch or one webhook's connections in flight. Up to
+	// a 64th more are kept between trims, which then drop the oldest.
 	Remember int
 	// Timeout bounds every call, connecting included; default 2s.
 	Timeout time.Duration

@@ -28,9 +28,10 @@ type pipe struct {
 	sending bool // a goroutine is sending the queue; it stops once the queue is empty
 }
 
-// enqueuer adds one caller's command to a pipeline. eval asks for a script by its source
-// rather than its digest: the server had lost the script (NOSCRIPT).
-type enqueuer func(ctx context.Context, p redis.Pipeliner, eval bool) redis.Cmder
+// enqueuer runs one caller's command on c: queued when c is a pipeline, at once when it is
+// the client (a call alone). eval asks for a script by its source rather than its digest:
+// the server had lost the script (NOSCRIPT).
+type enqueuer func(ctx context.Context, c redis.Cmdable, eval bool) redis.Cmder
 
 type pipeCall struct {
 	enqueue enqueuer
@@ -124,6 +125,11 @@ func (p *pipe) sendNext(ctx context.Context) {
 }
 
 func (p *pipe) exec(ctx context.Context, batch []*pipeCall, eval bool) {
+	if len(batch) == 1 {
+		// Alone: a pipeline of one would cost the client more and save nothing.
+		batch[0].cmd = batch[0].enqueue(ctx, p.rdb, eval)
+		return
+	}
 	pl := p.rdb.Pipeline()
 	for _, c := range batch {
 		c.cmd = c.enqueue(ctx, pl, eval)
@@ -134,7 +140,7 @@ func (p *pipe) exec(ctx context.Context, batch []*pipeCall, eval bool) {
 // script runs s on keys and args, by digest (by source after a NOSCRIPT); ro runs it as a
 // read-only script, which the server runs while out of memory too.
 func (p *pipe) script(ctx context.Context, s *redis.Script, ro bool, keys []string, args ...any) (*redis.Cmd, error) {
-	cmd, err := p.do(ctx, func(ctx context.Context, pl redis.Pipeliner, eval bool) redis.Cmder {
+	cmd, err := p.do(ctx, func(ctx context.Context, pl redis.Cmdable, eval bool) redis.Cmder {
 		switch {
 		case eval && ro:
 			return s.EvalRO(ctx, pl, keys, args...)

@@ -379,7 +379,7 @@ func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) erro
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
 	out := st.keysOf(key).out
-	_, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Pipeliner, _ bool) redis.Cmder {
+	_, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
 		return pl.ZRemRangeByLex(ctx, out, "["+string(lo), "("+string(hi))
 	})
 	if err != nil {
@@ -448,7 +448,7 @@ func (st *Store[S]) Outbox(ctx context.Context, key int64) ([]Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
 	out := st.keysOf(key).out
-	cmd, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Pipeliner, _ bool) redis.Cmder {
+	cmd, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
 		return pl.ZRange(ctx, out, 0, -1)
 	})
 	var members []string

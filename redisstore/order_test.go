@@ -102,28 +102,14 @@ type commands struct {
 	sent []string
 }
 
-func (h *commands) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.note(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *commands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
+func (h *commands) hook() redis.Hook {
+	return observer(func(cmds []redis.Cmder) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
 		for _, c := range cmds {
-			h.note(c)
+			h.sent = append(h.sent, c.Name())
 		}
-		return next(ctx, cmds)
-	}
-}
-
-func (h *commands) note(cmd redis.Cmder) {
-	h.mu.Lock()
-	h.sent = append(h.sent, cmd.Name())
-	h.mu.Unlock()
+	})
 }
 
 func (h *commands) names() []string {
@@ -135,7 +121,7 @@ func (h *commands) names() []string {
 func TestCommitFinishesItsUpdate(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	hook := &commands{}
-	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.Hooks = []redis.Hook{hook} })
+	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.Hooks = []redis.Hook{hook.hook()} })
 	j := st.Journal(redisstore.JournalConfig{})
 	const key = 3
 	mustFinish(t, j, 1) // loads the script, so that the count below is of one call

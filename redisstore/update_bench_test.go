@@ -15,25 +15,6 @@ import (
 	"github.com/troupebot/troupe/redisstore"
 )
 
-// roundTrips is a go-redis hook counting round trips: a command alone, or a pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		h.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // serverCPU is the CPU time redis-server used so far, user and system, in seconds.
 func serverCPU(tb testing.TB, c *redis.Client) float64 {
 	tb.Helper()
@@ -62,10 +43,10 @@ func BenchmarkUpdate(b *testing.B) {
 	var run atomic.Int64
 	for _, callers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
-			trips := &roundTrips{}
+			var trips atomic.Int64 // a command alone, or a pipeline
 			prefix := "bench-update" + strconv.FormatInt(run.Add(1), 10)
 			st, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: srv.URL, Codec: redisstore.Int64Codec{},
-				Prefix: prefix, Hooks: []redis.Hook{trips}, PoolSize: callers + 1})
+				Prefix: prefix, Hooks: []redis.Hook{observer(func([]redis.Cmder) { trips.Add(1) })}, PoolSize: callers + 1})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -75,7 +56,7 @@ func BenchmarkUpdate(b *testing.B) {
 			body := []byte(fmt.Sprintf(rawUpdate, 1, 1, 1, 1))
 			reply := []byte("#1 coffee 42")
 			cpu := serverCPU(b, c)
-			trips.n.Store(0)
+			trips.Store(0)
 			// One user per goroutine: its own key, and its own record to commit after.
 			update := func(next func() bool) {
 				ctx := context.Background()
@@ -108,7 +89,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.StopTimer()
 			n := float64(b.N)
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/n, "µs/update")
-			b.ReportMetric(float64(trips.n.Load())/n, "round-trips/update")
+			b.ReportMetric(float64(trips.Load())/n, "round-trips/update")
 			b.ReportMetric((serverCPU(b, c)-cpu)*1e6/n, "redis-µs/update")
 		})
 	}

@@ -73,6 +73,10 @@ var (
 	// (the store is down, slow or full): nothing of it was kept, and intake should leave it
 	// unconfirmed so that Telegram delivers it again.
 	ErrNotKept = errors.New("actors: update not kept")
+	// ErrOutOfOrder: the store holds an earlier update of the key unfinished (in an intake
+	// journal), which must be committed first; nothing was written, and the update is not
+	// kept, to be handed out again after the earlier one.
+	ErrOutOfOrder = errors.New("actors: an earlier update of the key is unfinished")
 )
 
 // ErrStateTooLarge is returned by MemoryStore.Commit for a state over MaxSize. The runtime

@@ -129,6 +129,11 @@ func (a *userActor[S, A]) handle(d *delivery) {
 			}
 			a.replay(id, d.finish)
 			return
+		case errors.Is(err, ErrOutOfOrder):
+			// The store is well; this update waits for the user's earlier one.
+			a.rt.storeOK()
+			a.notKept(d, fmt.Errorf("%w: %w", ErrNotKept, err))
+			return
 		case errors.Is(err, ErrStateTooLarge):
 			panic(&Crash{Key: a.key, UpdateID: id, Reason: fmt.Errorf("commit context: %w", err)})
 		default:

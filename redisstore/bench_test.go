@@ -13,25 +13,35 @@ import (
 	"github.com/troupebot/troupe/redisstore"
 )
 
-// sentBytes is a go-redis hook summing the bytes of every command's arguments.
-type sentBytes struct{ n atomic.Int64 }
+// observer is a go-redis hook that shows each round trip's commands (one alone, or a
+// pipeline) to a func before they are sent.
+type observer func(cmds []redis.Cmder)
 
-func (h *sentBytes) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (o observer) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (h *sentBytes) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (o observer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.count(cmd)
+		o([]redis.Cmder{cmd})
 		return next(ctx, cmd)
 	}
 }
 
-func (h *sentBytes) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+func (o observer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		o(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+// sentBytes sums the bytes of every command's arguments.
+type sentBytes struct{ n atomic.Int64 }
+
+func (h *sentBytes) hook() redis.Hook {
+	return observer(func(cmds []redis.Cmder) {
 		for _, c := range cmds {
 			h.count(c)
 		}
-		return next(ctx, cmds)
-	}
+	})
 }
 
 func (h *sentBytes) count(cmd redis.Cmder) {
@@ -57,7 +67,7 @@ func BenchmarkCommit(b *testing.B) {
 		b.Run(fmt.Sprintf("values=%d", n), func(b *testing.B) {
 			hook := &sentBytes{}
 			st, err := redisstore.Open(context.Background(), redisstore.Config[notebook.Context]{
-				URL: srv.URL, Codec: notebook.Codec{}, Hooks: []redis.Hook{hook}})
+				URL: srv.URL, Codec: notebook.Codec{}, Hooks: []redis.Hook{hook.hook()}})
 			if err != nil {
 				b.Fatal(err)
 			}

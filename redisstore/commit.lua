@@ -1,41 +1,93 @@
 #!lua
 -- One commit, atomic. The shebang (Redis 7 script flags, none set) makes the server refuse
 -- the whole script while it is out of memory, instead of failing it at its first write.
--- KEYS: record hash, journal list, outbox sorted set.
--- ARGV: loaded version, update id, "s" (snapshot) or "d" (delta), payload, outbox members...
+-- KEYS: record hash, journal list, outbox sorted set; with an intake journal also the key's
+-- pending update ids (sorted set, score = member = update id), then the journal's pending
+-- ids, items, meta and finished ids (as in journal_append.lua).
+-- ARGV: loaded version, update id, "s" (snapshot) or "d" (delta), payload, how many finished
+-- ids the journal remembers ('' without a journal), outbox members...
 -- Returns {0, new version, update id} on success, {1, version, last update id} for a
 -- duplicate update, {2, stored version, last update id} for a stale version, {3, ...} for a
--- journal that does not match its record (damaged: the caller reports it, never repairs it).
+-- journal that does not match its record (damaged: the caller reports it, never repairs it),
+-- {4, version, last update id, earliest} while the intake journal holds an earlier update
+-- of the key unfinished. A committed update (and a duplicate: committed before) leaves the
+-- intake journal in the same step, as journal_finish.lua would take it out.
+-- Numbers go back to Redis as strings formatted here or as received: Lua's own conversion
+-- keeps 14 digits, fewer than an update id has.
 local rec, log, out = KEYS[1], KEYS[2], KEYS[3]
-local f = redis.call('HMGET', rec, 'v', 'u', 'n')
+local journaled = #KEYS == 8
+local id = ARGV[2]
+local uid = tonumber(id)
+local f = redis.call('HMGET', rec, 'v', 'u', 'n', 'b')
 local v = tonumber(f[1] or '0')
-local u = tonumber(f[2] or '0')
-local uid = tonumber(ARGV[2])
+local us = f[2] or '0'
+local u = tonumber(us)
+
+local function finish()
+  if not journaled or uid <= 0 then
+    return
+  end
+  -- Ids at or below this one no longer hold the key back, pending or not.
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', id)
+  if redis.call('ZREM', KEYS[5], id) == 1 then
+    redis.call('HINCRBY', KEYS[7], 'b', -redis.call('HSTRLEN', KEYS[6], id))
+    redis.call('HDEL', KEYS[6], id)
+    redis.call('ZADD', KEYS[8], id, id)
+    -- Trimmed by a 64th of the window at a time: most commits leave it alone.
+    local keep = tonumber(ARGV[5])
+    local over = redis.call('ZCARD', KEYS[8]) - keep
+    if over > math.floor(keep / 64) then
+      redis.call('ZREMRANGEBYRANK', KEYS[8], 0, over - 1)
+    end
+  end
+end
+
 if uid > 0 and uid <= u then
+  finish()
   return {1, v, u}
+end
+if journaled and uid > 0 then
+  -- Pending ids at or below the last committed one can never be committed: not waited on.
+  -- One the journal no longer holds (finished by a build that kept no index, or named
+  -- wrongly by journal_finish.lua) is dropped, so that nothing holds a key back for ever.
+  while true do
+    local earlier = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. us, '(' .. id, 'LIMIT', 0, 1)
+    if #earlier == 0 then
+      break
+    end
+    if redis.call('ZSCORE', KEYS[5], earlier[1]) then
+      return {4, v, u, tonumber(earlier[1])}
+    end
+    redis.call('ZREM', KEYS[4], earlier[1])
+  end
 end
 if v ~= tonumber(ARGV[1]) then
   return {2, v, u}
 end
-if v > 0 and redis.call('LLEN', log) ~= tonumber(f[3]) then
+local n = tonumber(f[3] or '0')
+if v > 0 and redis.call('LLEN', log) ~= n then
   return {3, v, u}
 end
+local b = tonumber(f[4] or '0')
+v = v + 1
+if uid > 0 then
+  us, u = id, uid
+end
 if ARGV[3] == 's' then
-  redis.call('DEL', log)
-  redis.call('HSET', rec, 's', ARGV[4], 'n', 0, 'b', 0)
+  if n > 0 or v == 1 then
+    redis.call('DEL', log)
+  end
+  redis.call('HSET', rec, 'v', string.format('%d', v), 'u', us, 's', ARGV[4], 'n', '0', 'b', '0')
 else
-  if v == 0 then
+  if v == 1 then
     return redis.error_reply('redisstore: a delta for a key with no snapshot')
   end
   redis.call('RPUSH', log, ARGV[4])
-  redis.call('HINCRBY', rec, 'n', 1)
-  redis.call('HINCRBY', rec, 'b', #ARGV[4])
+  redis.call('HSET', rec, 'v', string.format('%d', v), 'u', us, 'n', string.format('%d', n + 1),
+    'b', string.format('%d', b + #ARGV[4]))
 end
-if uid > 0 then
-  redis.call('HSET', rec, 'u', ARGV[2])
-  u = uid
-end
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   redis.call('ZADD', out, 0, ARGV[i])
 end
-return {0, redis.call('HINCRBY', rec, 'v', 1), u}
+finish()
+return {0, v, u}

@@ -4,15 +4,16 @@
 //
 // # Key layout
 //
-// A key (a user or chat id) K owns three Redis keys, all with the hash tag {K} so that they
-// share one Redis Cluster slot and one script may touch them all:
+// A key (a user or chat id) K owns up to four Redis keys, all with the hash tag {K}:
 //
-//	troupe:{K}:rec  hash: v version (a commit counter), u last committed update_id,
-//	                s snapshot, n and b the journal's length and bytes
-//	troupe:{K}:log  list: the deltas written since the snapshot, oldest first
-//	troupe:{K}:out  sorted set, all scores 0: the outbox, one member per reply, 8 bytes of
-//	                update_id and 4 of its index (big-endian: byte order is commit order),
-//	                then the reply's bytes
+//	troupe:{K}:rec   hash: v version (a commit counter), u last committed update_id,
+//	                 s snapshot, n and b the journal's length and bytes
+//	troupe:{K}:log   list: the deltas written since the snapshot, oldest first
+//	troupe:{K}:out   sorted set, all scores 0: the outbox, one member per reply, 8 bytes of
+//	                 update_id and 4 of its index (big-endian: byte order is commit order),
+//	                 then the reply's bytes
+//	troupe:{K}:pend  sorted set, score = member = update id: K's updates pending in the
+//	                 intake journal (below), while there are any
 //
 // # Commit: atomic, fenced, deduplicated, O(change)
 //
@@ -29,6 +30,15 @@
 // update_id is above the last committed one (dedup: [ErrDuplicate], nothing written). A record
 // that cannot be decoded gets [ErrCorrupt], on load and on commit, and is never overwritten.
 //
+// With an intake journal ([Store.Journal]) the commit also keeps each key's order and
+// finishes its update: it refuses an update while the journal holds an earlier one of the
+// same key unfinished ([ErrOutOfOrder]: committed first, the earlier one would be refused as
+// a duplicate, lost), whichever process or actor holds it; and the commit that keeps an update
+// (or refuses it as a duplicate: it was committed before) takes it out of the journal in the
+// same step, so that Journal.Finish of it costs no round trip. A pending id at or below the
+// key's last committed one can never be committed and holds nothing back. Without a journal a
+// commit neither looks at nor touches one.
+//
 // # How the runtime uses it
 //
 // A user actor, on start and on restart: Load; send the record's Outbox first, in order,
@@ -39,10 +49,23 @@
 //   - ErrDuplicate: the update was committed already (by another writer, or by this commit
 //     when a lost reply made go-redis retry it). Load again and send the Outbox.
 //   - ErrCorrupt: log it, apologise to that user, keep the record as it is.
+//   - ErrOutOfOrder: nothing was committed; the update is not kept, and the journal's replay
+//     hands it out again after the earlier one. The store is well.
 //   - ErrFull or any other error (down, timeout): nothing was committed; treat it as a failed
 //     update, and report the store as not ready.
 //
 // Replies are therefore at least once: one whose Ack was lost at a kill is sent again.
+//
+// # Round trips
+//
+// Every call but Ping goes through one pipeline per client (group commit): callers that
+// wait at the same moment (many actors committing and acknowledging, the webhook's
+// concurrent appends) share one round trip, and the server one read and one write for them
+// all, while each gets its own reply and error (ErrFull, a refusal, a timeout). A caller
+// alone is sent at once, on its own goroutine; those that arrive while a round trip is in
+// flight go together in the next one, so no call waits longer than the round trip before it.
+// A round trip is bounded by Config.Timeout; a caller whose context ends first returns its
+// context's error, and is not sent at all if it was still queued.
 //
 // # When Redis fails
 //
@@ -80,7 +103,8 @@
 //     report not ready, try again as updates finish. Other errors (down, timeout) likewise.
 //     [ErrBatchTooLarge] says the batch could not fit in an empty journal: split it.
 //   - Once an update is committed and its replies are in the outbox (or it failed for good),
-//     Finish it; batching many ids into one call costs a fraction per update.
+//     Finish it; batching many ids into one call costs a fraction per update. With the
+//     store's own journal the commit finished it already, and Finish sends nothing.
 //   - On start, before new updates: page through Pending (after = the last id of the
 //     previous page) and hand the items to the runtime in that order. Update ids grow with
 //     arrival, so each key's updates replay in order.
@@ -99,8 +123,12 @@
 // whole; Finish is allowed to run then (it frees more than it writes), so a full server can
 // drain; Pending and Stats are read-only scripts and run too.
 //
-// One journal is one Redis Cluster slot, so on a cluster it is a hot spot: every update of
-// the bot goes to one shard. It would be partitioned by routing key mod N ({journal.0} ...
-// {journal.N-1}), each partition bounded on its own; a key's updates stay in one partition,
-// so the replay keeps each key's order by reading partitions side by side. One is built.
+// # One server, not a cluster
+//
+// The targets are one Redis or Valkey server (Render Key Value among them), not Redis
+// Cluster, and the scripts rely on it: Append and a journaled commit touch keys of two hash
+// tags ({journal} and {K}), and Finish names each update's {K}:pend from the key in its item,
+// a key not passed in KEYS. On a cluster the journal would be partitioned by routing key mod
+// N ({journal.0} ... {journal.N-1}) with each key's pending ids in its partition; and one
+// journal on one slot would be a hot spot anyway.
 package redisstore

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -43,7 +44,8 @@ type JournalConfig struct {
 	MaxBytes int64
 	// Remember is how many finished update ids the journal keeps, so that a re-sent update
 	// (a batch re-fetched after a crash, a webhook retried) is not journaled again; default
-	// 10,000, far more than one polling batch or one webhook's connections in flight.
+	// 10,000, far more than one polling batch or one webhook's connections in flight. Up to
+	// a 64th more are kept between trims, which then drop the oldest.
 	Remember int
 	// Timeout bounds every call, connecting included; default 2s.
 	Timeout time.Duration
@@ -72,10 +74,23 @@ type JournalStats struct {
 // for concurrent use, also from several processes: each script is atomic.
 type Journal struct {
 	rdb  *redis.Client
+	pipe *pipe
 	own  bool // Close closes rdb
 	cfg  JournalConfig
 	keys []string // pending ids, items, meta, finished ids
+	// pend begins the name of a key's pending ids: pend + key + "}:pend", beside the
+	// key's record (see Store.keysOf).
+	pend string
+
+	mu sync.Mutex
+	// committed holds the ids a commit took out of the journal, so that their Finish
+	// costs no round trip; bounded by maxCommitted.
+	committed map[int64]struct{}
 }
+
+// maxCommitted bounds Journal.committed. Past it the set is emptied: the ids in it then
+// cost a Finish that does nothing, never a wrong answer.
+const maxCommitted = 1 << 16
 
 // OpenJournal connects to the server cfg.URL names and checks that it answers.
 func OpenJournal(ctx context.Context, cfg JournalConfig) (*Journal, error) {
@@ -84,7 +99,7 @@ func OpenJournal(ctx context.Context, cfg JournalConfig) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	j := newJournal(rdb, true, cfg)
+	j := newJournal(rdb, newPipe(rdb, cfg.Timeout), true, cfg, cfg.Prefix)
 	if err := j.Ping(ctx); err != nil {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("redisstore: open journal %s: %w", rdb.Options().Addr, err)
@@ -92,9 +107,14 @@ func OpenJournal(ctx context.Context, cfg JournalConfig) (*Journal, error) {
 	return j, nil
 }
 
-// Journal returns a journal on the store's connections: one pool for both. Its Close does
-// not close them; the store's does. cfg.URL and cfg.Hooks are ignored; an empty Prefix or
-// Timeout is the store's.
+// Journal returns a journal on the store's connections: one pool, and one pipeline that
+// callers of both share. Its Close does not close them; the store's does. cfg.URL and
+// cfg.Hooks are ignored; an empty Prefix or Timeout is the store's.
+//
+// From then on the store's commits go with the journal (the last one Journal returned): a
+// commit refuses an update while an earlier update of its key is pending in the journal
+// (ErrOutOfOrder), and the commit that keeps an update (or is refused as its duplicate)
+// also finishes it there, so that its Finish costs nothing.
 func (st *Store[S]) Journal(cfg JournalConfig) *Journal {
 	if cfg.Prefix == "" {
 		cfg.Prefix = st.cfg.Prefix
@@ -102,7 +122,9 @@ func (st *Store[S]) Journal(cfg JournalConfig) *Journal {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = st.cfg.Timeout
 	}
-	return newJournal(st.rdb, false, cfg.withDefaults())
+	j := newJournal(st.rdb, st.pipe, false, cfg.withDefaults(), st.cfg.Prefix)
+	st.journal.Store(j)
+	return j
 }
 
 func (cfg JournalConfig) withDefaults() JournalConfig {
@@ -125,9 +147,16 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 }
 
 // newJournal names the journal's keys; the hash tag {journal} puts them in one cluster slot.
-func newJournal(rdb *redis.Client, own bool, cfg JournalConfig) *Journal {
-	p := cfg.Prefix + ":{journal}:"
-	return &Journal{rdb: rdb, own: own, cfg: cfg, keys: []string{p + "ids", p + "items", p + "meta", p + "done"}}
+// A key's pending ids go beside its record, under keyPrefix.
+func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
+	jp := cfg.Prefix + ":{journal}:"
+	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: []string{jp + "ids", jp + "items", jp + "meta", jp + "done"},
+		pend: keyPrefix + ":{", committed: map[int64]struct{}{}}
+}
+
+// pendKey names the sorted set of key's pending update ids.
+func (j *Journal) pendKey(key int64) string {
+	return j.pend + strconv.FormatInt(key, 10) + "}:pend"
 }
 
 // Close closes the connections OpenJournal made; on a store's journal it does nothing.
@@ -162,17 +191,19 @@ func (j *Journal) Append(ctx context.Context, items []Item) (appended int, err e
 	}
 	args := make([]any, 0, 2+2*len(items))
 	args = append(args, j.cfg.Cap, j.cfg.MaxBytes)
+	keys := append(make([]string, 0, len(j.keys)+len(items)), j.keys...)
 	for _, it := range items {
 		if it.UpdateID <= 0 || it.UpdateID > MaxUpdateID {
 			return 0, fmt.Errorf("redisstore: journal update %d: the id is not in 1..2^53", it.UpdateID)
 		}
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(it.Raw)), uint64(it.Key))
 		args = append(args, strconv.FormatInt(it.UpdateID, 10), append(v, it.Raw...))
+		keys = append(keys, j.pendKey(it.Key))
 	}
 	first, last := items[0].UpdateID, items[len(items)-1].UpdateID
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
-	res, err := appendScript.Run(ctx, j.rdb, j.keys, args...).Int64Slice()
+	res, err := runInt64s(ctx, j.pipe, appendScript, keys, args...)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %w", first, last, classify(err))
 	}
@@ -197,7 +228,11 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
-	res, err := readScript.RunRO(ctx, j.rdb, j.keys, "page", after, n).Slice()
+	cmd, err := j.pipe.script(ctx, readScript, true, j.keys, "page", after, n)
+	var res []any
+	if err == nil {
+		res, err = cmd.Slice()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: journal pending after %d: %w", after, classify(err))
 	}
@@ -216,20 +251,21 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 
 // Finish removes finished updates from the journal in one step and remembers their ids
 // (the Remember newest), so that a re-send is skipped. Finishing an id that is not pending
-// does nothing. It runs while Redis is out of memory too: draining is how the journal makes
-// room.
+// does nothing, and an id the store's commit finished already costs no round trip. It runs
+// while Redis is out of memory too: draining is how the journal makes room.
 func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
+	ids = j.unfinished(ids)
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 1+len(ids))
-	args = append(args, j.cfg.Remember)
+	args := make([]any, 0, 2+len(ids))
+	args = append(args, j.cfg.Remember, j.pend)
 	for _, id := range ids {
 		args = append(args, strconv.FormatInt(id, 10))
 	}
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
-	if err := finishScript.Run(ctx, j.rdb, j.keys, args...).Err(); err != nil {
+	if _, err := j.pipe.script(ctx, finishScript, false, j.keys, args...); err != nil {
 		return fmt.Errorf("redisstore: journal finish %d updates from %d: %w", len(ids), ids[0], classify(err))
 	}
 	return nil
@@ -239,11 +275,43 @@ func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
 func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
 	defer cancel()
-	res, err := readScript.RunRO(ctx, j.rdb, j.keys, "stats").Int64Slice()
+	cmd, err := j.pipe.script(ctx, readScript, true, j.keys, "stats")
+	var res []int64
+	if err == nil {
+		res, err = cmd.Int64Slice()
+	}
 	if err != nil {
 		return JournalStats{}, fmt.Errorf("redisstore: journal stats: %w", classify(err))
 	}
 	return JournalStats{Len: int(res[0]), Bytes: res[1], Remembered: int(res[2]), Cap: j.cfg.Cap, MaxBytes: j.cfg.MaxBytes}, nil
+}
+
+// finishedByCommit notes that a commit took id out of the journal.
+func (j *Journal) finishedByCommit(id int64) {
+	j.mu.Lock()
+	if len(j.committed) >= maxCommitted {
+		clear(j.committed)
+	}
+	j.committed[id] = struct{}{}
+	j.mu.Unlock()
+}
+
+// unfinished returns the ids no commit finished, forgetting those it did.
+func (j *Journal) unfinished(ids []int64) []int64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(j.committed) == 0 {
+		return ids
+	}
+	out := ids[:0:0]
+	for _, id := range ids {
+		if _, ok := j.committed[id]; ok {
+			delete(j.committed, id)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
 }
 
 // Len returns the number of unfinished updates.

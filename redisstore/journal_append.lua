@@ -2,7 +2,9 @@
 -- One batch appended to the journal, atomic. Without flags the server refuses the whole
 -- script while it is out of memory, so a batch is never half-written.
 -- KEYS: pending ids (sorted set, score = member = update id), items (hash: id -> 8 bytes of
--- routing key, then the raw update), meta (hash: b = bytes of the items), finished ids.
+-- routing key, then the raw update), meta (hash: b = bytes of the items), finished ids, then
+-- for each update of the batch its key's pending ids (commit.lua refuses a later update of
+-- the key while an earlier one is there).
 -- ARGV: cap (items), max bytes, then pairs of update id and item.
 -- Returns {added, pending after, bytes after} or {-1, pending, bytes, would add, its bytes}
 -- when the batch does not fit: then nothing was written.
@@ -29,5 +31,6 @@ end
 for _, i in ipairs(add) do
   redis.call('ZADD', ids, ARGV[i], ARGV[i])
   redis.call('HSET', items, ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[4 + (i - 1) / 2], ARGV[i], ARGV[i])
 end
 return {#add, n + #add, redis.call('HINCRBY', meta, 'b', addb)}

@@ -50,7 +50,7 @@ func BenchmarkJournal(b *testing.B) {
 				run++
 				hook := &sentBytes{}
 				j := openJournal(b, srv.URL, func(cfg *redisstore.JournalConfig) {
-					cfg.Prefix, cfg.Hooks, cfg.Cap, cfg.MaxBytes = "bench"+strconv.Itoa(run), []redis.Hook{hook}, 1<<30, 1<<40
+					cfg.Prefix, cfg.Hooks, cfg.Cap, cfg.MaxBytes = "bench"+strconv.Itoa(run), []redis.Hook{hook.hook()}, 1<<30, 1<<40
 				})
 				ctx := context.Background()
 				n := b.N * batch

@@ -2,24 +2,38 @@
 -- Finished updates leave the journal, atomic and idempotent. allow-oom: a full server must
 -- still be able to drain the journal, and this script frees more than it writes.
 -- KEYS: pending ids, items, meta, finished ids (as in journal_append.lua).
--- ARGV: how many finished ids to remember, then the update ids.
+-- ARGV: how many finished ids to remember, the prefix of the keys' pending ids (the
+-- update's key and '}:pend' follow it), then the update ids.
 -- Returns {removed, bytes freed}.
+-- Each update's key comes from its item, so the key's pending ids are named here, not in
+-- KEYS: fine on one server, not on a Redis Cluster (see doc.go).
 local ids, items, meta, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local removed, freed = 0, 0
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local id = ARGV[i]
   if redis.call('ZREM', ids, id) == 1 then
     removed = removed + 1
-    freed = freed + redis.call('HSTRLEN', items, id)
-    redis.call('HDEL', items, id)
+    local it = redis.call('HGET', items, id)
+    if it then
+      freed = freed + #it
+      if #it >= 8 then
+        -- Telegram's ids are below 2^53, which a Lua number holds exactly; a key beyond
+        -- names no set, and commit.lua drops the id it leaves behind.
+        local key = struct.unpack('>i8', it)
+        redis.call('ZREM', ARGV[2] .. string.format('%d', key) .. '}:pend', id)
+      end
+      redis.call('HDEL', items, id)
+    end
     redis.call('ZADD', done, id, id)
   end
 end
 if freed > 0 then
   redis.call('HINCRBY', meta, 'b', -freed)
 end
-local over = redis.call('ZCARD', done) - tonumber(ARGV[1])
-if over > 0 then
+-- Trimmed by a 64th of the window at a time (as commit.lua does), not on every call.
+local keep = tonumber(ARGV[1])
+local over = redis.call('ZCARD', done) - keep
+if over > math.floor(keep / 64) then
   redis.call('ZREMRANGEBYRANK', done, 0, over - 1)
 end
 return {removed, freed}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +30,11 @@ var (
 	// ErrFull says Redis refused a write for want of memory (maxmemory with noeviction).
 	// Nothing was written.
 	ErrFull = errors.New("redisstore: redis is out of memory")
+	// ErrOutOfOrder refuses a commit while the store's journal (Store.Journal) still holds an
+	// earlier update of the same key unfinished: committing this one first would make the
+	// earlier one a duplicate, lost. Nothing was written; hand this update out again after
+	// the earlier one (the journal's replay does, in id order).
+	ErrOutOfOrder = errors.New("redisstore: an earlier update of the key is unfinished")
 )
 
 // Codec turns one state type into bytes and back. Snapshot encodes a whole state; Delta
@@ -70,9 +76,11 @@ const compactFloor = 4 << 10
 // Store is the durable store of one state type on Redis or Valkey. It is safe for concurrent
 // use; one key should be committed by one writer at a time, and fencing refuses the others.
 type Store[S any] struct {
-	rdb   *redis.Client
-	codec Codec[S]
-	cfg   Config[S]
+	rdb     *redis.Client
+	pipe    *pipe
+	codec   Codec[S]
+	cfg     Config[S]
+	journal atomic.Pointer[Journal] // the intake journal commits go with; nil for none
 }
 
 // Open connects to the server cfg.URL names and checks that it answers.
@@ -110,7 +118,7 @@ func New[S any](cfg Config[S]) (*Store[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store[S]{rdb: rdb, codec: cfg.Codec, cfg: cfg}, nil
+	return &Store[S]{rdb: rdb, pipe: newPipe(rdb, cfg.Timeout), codec: cfg.Codec, cfg: cfg}, nil
 }
 
 // newClient makes the pooled client a Store or a Journal uses: every call bounded by
@@ -184,7 +192,8 @@ type Change[S any] struct {
 
 type keys struct{ rec, log, out string }
 
-// keysOf names a key's three Redis keys; the hash tag puts them in one cluster slot.
+// keysOf names a key's three Redis keys; the hash tag puts them in one cluster slot. The
+// fourth, the key's pending journal ids, is named by Journal.pendKey.
 func (st *Store[S]) keysOf(key int64) keys {
 	p := st.cfg.Prefix + ":{" + strconv.FormatInt(key, 10) + "}:"
 	return keys{rec: p + "rec", log: p + "log", out: p + "out"}
@@ -195,7 +204,11 @@ func (st *Store[S]) Load(ctx context.Context, key int64) (Record[S], error) {
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
 	k := st.keysOf(key)
-	res, err := loadScript.RunRO(ctx, st.rdb, []string{k.rec, k.log, k.out}).Slice()
+	cmd, err := st.pipe.script(ctx, loadScript, true, []string{k.rec, k.log, k.out})
+	var res []any
+	if err == nil {
+		res, err = cmd.Slice()
+	}
 	if err != nil {
 		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w", key, classify(err))
 	}
@@ -265,7 +278,9 @@ func (st *Store[S]) decode(key int64, f []any, log, out []string) (Record[S], er
 // Commit writes ch as the state following prev, which Load (or the previous Commit) returned,
 // in one atomic step: the delta (or a snapshot, when the codec has none or the journal is due
 // for compaction), the update id and the outbox entries, all or nothing. It returns the record
-// the next commit follows. It refuses with ErrDuplicate, ErrStale or ErrCorrupt, writing nothing.
+// the next commit follows. It refuses with ErrDuplicate, ErrStale, ErrCorrupt or ErrOutOfOrder,
+// writing nothing. With a journal (Store.Journal), the commit that keeps the update, or refuses
+// it as a duplicate, also finishes it in the journal.
 func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Change[S]) (Record[S], error) {
 	if ch.UpdateID <= 0 && len(ch.Outbox) > 0 {
 		return prev, fmt.Errorf("redisstore: commit key %d: outbox entries need an update id", key)
@@ -281,19 +296,30 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	} else {
 		next.journal, next.journalBytes = next.journal+1, next.journalBytes+len(payload)
 	}
-	args := make([]any, 0, 4+len(ch.Outbox))
-	args = append(args, prev.Version, ch.UpdateID, kind, payload)
+	k := st.keysOf(key)
+	ks := []string{k.rec, k.log, k.out}
+	remember := ""
+	j := st.journal.Load()
+	if j != nil {
+		ks = append(ks, j.pendKey(key))
+		ks = append(ks, j.keys...)
+		remember = strconv.Itoa(j.cfg.Remember)
+	}
+	args := make([]any, 0, 5+len(ch.Outbox))
+	args = append(args, prev.Version, ch.UpdateID, kind, payload, remember)
 	for i, data := range ch.Outbox {
 		e := Entry{UpdateID: ch.UpdateID, Seq: i, Data: data}
 		next.Outbox = append(next.Outbox, e)
 		args = append(args, e.member())
 	}
-	k := st.keysOf(key)
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
-	res, err := commitScript.Run(ctx, st.rdb, []string{k.rec, k.log, k.out}, args...).Int64Slice()
+	res, err := runInt64s(ctx, st.pipe, commitScript, ks, args...)
 	if err != nil {
 		return prev, fmt.Errorf("redisstore: commit key %d update %d: %w", key, ch.UpdateID, classify(err))
+	}
+	if j != nil && ch.UpdateID > 0 && (res[0] == 0 || res[0] == 1) {
+		j.finishedByCommit(ch.UpdateID)
 	}
 	switch res[0] {
 	case 0:
@@ -304,6 +330,8 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 		return next, nil
 	case 1:
 		return prev, fmt.Errorf("redisstore: commit key %d: update %d, last committed %d: %w", key, ch.UpdateID, res[2], ErrDuplicate)
+	case 4:
+		return prev, fmt.Errorf("redisstore: commit key %d update %d: update %d of the key is in the journal unfinished: %w", key, ch.UpdateID, res[3], ErrOutOfOrder)
 	}
 	// A refused version may be a record nobody can load; say so rather than "stale", which
 	// would send the caller to reload in a loop.
@@ -350,7 +378,10 @@ func (st *Store[S]) AckEntry(ctx context.Context, key int64, e Entry) error {
 func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
-	err := st.rdb.ZRemRangeByLex(ctx, st.keysOf(key).out, "["+string(lo), "("+string(hi)).Err()
+	out := st.keysOf(key).out
+	_, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
+		return pl.ZRemRangeByLex(ctx, out, "["+string(lo), "("+string(hi))
+	})
 	if err != nil {
 		return fmt.Errorf("redisstore: ack key %d: %w", key, classify(err))
 	}
@@ -382,6 +413,15 @@ func decodeOutbox(members []string) ([]Entry, error) {
 	return out, nil
 }
 
+// runInt64s runs s through p and returns its reply as integers.
+func runInt64s(ctx context.Context, p *pipe, s *redis.Script, keys []string, args ...any) ([]int64, error) {
+	cmd, err := p.script(ctx, s, false, keys, args...)
+	if err != nil {
+		return nil, err
+	}
+	return cmd.Int64Slice()
+}
+
 // classify marks the errors a caller acts on.
 func classify(err error) error {
 	if redis.IsOOMError(err) {
@@ -398,8 +438,8 @@ var loadSource string
 
 var loadScript = redis.NewScript(loadSource)
 
-// commitScript runs by EVALSHA, falling back to EVAL when the server does not know it yet
-// (a restarted or flushed server).
+// Scripts run by EVALSHA, falling back to EVAL when the server does not know them yet (a
+// restarted or flushed server): see pipe.
 var commitScript = redis.NewScript(commitSource)
 
 // Outbox returns key's unacknowledged replies in commit order without decoding its state:
@@ -407,7 +447,14 @@ var commitScript = redis.NewScript(commitSource)
 func (st *Store[S]) Outbox(ctx context.Context, key int64) ([]Entry, error) {
 	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
 	defer cancel()
-	members, err := st.rdb.ZRange(ctx, st.keysOf(key).out, 0, -1).Result()
+	out := st.keysOf(key).out
+	cmd, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
+		return pl.ZRange(ctx, out, 0, -1)
+	})
+	var members []string
+	if err == nil {
+		members, err = cmd.(*redis.StringSliceCmd).Result()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: outbox of key %d: %w", key, classify(err))
 	}

@@ -59,7 +59,10 @@ var replayRetry = backoff.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.
 // journaler hands journaled updates to the runtime and finishes them in the journal once
 // the runtime kept them. Updates the runtime did not keep stay journaled and are handed out
 // again by the next replay, in id order, which keeps each user's order: the runtime refuses
-// a user's later updates while an earlier one waits (actors' hold), so they come back too.
+// a user's later updates while an earlier one waits (actors' hold), and a durable store
+// refuses to commit them while the journal holds an earlier one of the user, whichever actor
+// or process has it (redisstore's ErrOutOfOrder), so they come back too. With redisstore the
+// commit that keeps an update finishes it in the journal, and the Finish here sends nothing.
 type journaler struct {
 	j   Journal
 	s   Submitter

@@ -65,6 +65,7 @@ func refusal(err error) error {
 		{redisstore.ErrStale, actors.ErrStale},
 		{redisstore.ErrDuplicate, actors.ErrDuplicate},
 		{redisstore.ErrCorrupt, actors.ErrCorrupt},
+		{redisstore.ErrOutOfOrder, actors.ErrOutOfOrder},
 	} {
 		if errors.Is(err, m.store) {
 			return fmt.Errorf("%w: %w", m.runtime, err)

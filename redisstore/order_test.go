@@ -1,0 +1,170 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/troupebot/troupe/internal/redistest"
+	"github.com/troupebot/troupe/redisstore"
+)
+
+// keyed is the item of update id routed by key.
+func keyed(id, key int64) redisstore.Item {
+	return redisstore.Item{UpdateID: id, Key: key, Raw: fmt.Appendf(nil, `{"update_id":%d,"from":%d}`, id, key)}
+}
+
+// pendingOf is the ids of the journal's pending updates.
+func pendingOf(tb testing.TB, j *redisstore.Journal) string {
+	tb.Helper()
+	items, err := j.Pending(context.Background(), 0, 0)
+	if err != nil {
+		tb.Fatalf("pending: %v", err)
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.UpdateID
+	}
+	return fmt.Sprint(ids)
+}
+
+func TestCommitWaitsForEarlierJournaledUpdate(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	st := open(t, srv.URL)
+	j := st.Journal(redisstore.JournalConfig{})
+	ctx := context.Background()
+	const user, other, group = 7, 8, -1001234567890
+	mustAppend(t, j, 5, keyed(10, user), keyed(11, user), keyed(12, other), keyed(13, group), keyed(14, group))
+
+	r := mustLoad(t, st, user)
+	if _, err := st.Commit(ctx, user, r, redisstore.Change[int64]{UpdateID: 11, State: 1}); !errors.Is(err, redisstore.ErrOutOfOrder) {
+		t.Fatalf("commit of update 11 while 10 of the same key is pending: %v, want ErrOutOfOrder", err)
+	}
+	if got := mustLoad(t, st, user); got.Version != 0 {
+		t.Fatalf("the refused commit wrote: %+v", got)
+	}
+	// Other keys are not held back by it.
+	mustCommit(t, st, other, mustLoad(t, st, other), redisstore.Change[int64]{UpdateID: 12, State: 1})
+	// Committing the earlier update unblocks the later one.
+	r = mustCommit(t, st, user, r, redisstore.Change[int64]{UpdateID: 10, State: 1})
+	mustCommit(t, st, user, r, redisstore.Change[int64]{UpdateID: 11, State: 2})
+
+	// So does finishing it without a commit (an update the runtime answered and did not
+	// commit: throttled, or an apology), for a group's negative key too.
+	g := mustLoad(t, st, group)
+	if _, err := st.Commit(ctx, group, g, redisstore.Change[int64]{UpdateID: 14, State: 1}); !errors.Is(err, redisstore.ErrOutOfOrder) {
+		t.Fatalf("commit of update 14 while 13 is pending: %v, want ErrOutOfOrder", err)
+	}
+	mustFinish(t, j, 13)
+	mustCommit(t, st, group, g, redisstore.Change[int64]{UpdateID: 14, State: 1})
+	if got := pendingOf(t, j); got != "[]" {
+		t.Fatalf("pending %s after every update was committed or finished, want none", got)
+	}
+	// Nothing of the per-key index is left behind once its updates are done.
+	c := raw(t, srv)
+	if keys := c.Keys(ctx, "troupe:{*}:pend").Val(); len(keys) != 0 {
+		t.Fatalf("per-key pending sets left: %v", keys)
+	}
+}
+
+func TestCommitWithoutJournalIgnoresIt(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	withJournal := open(t, srv.URL)
+	j := withJournal.Journal(redisstore.JournalConfig{})
+	mustAppend(t, j, 2, keyed(1, 5), keyed(2, 5))
+	// A store that was given no journal (the runtime without journaled intake) commits as
+	// it always did, and finishes nothing.
+	plain := open(t, srv.URL)
+	mustCommit(t, plain, 5, mustLoad(t, plain, 5), redisstore.Change[int64]{UpdateID: 2, State: 2})
+	if got := pendingOf(t, j); got != "[1 2]" {
+		t.Fatalf("pending %s, want [1 2]: a store without the journal finished in it", got)
+	}
+	// The pending update 1 is now below the key's last commit: it can never be committed,
+	// so it holds nothing back, and its commit, refused as a duplicate, finishes it.
+	r := mustLoad(t, withJournal, 5)
+	if _, err := withJournal.Commit(context.Background(), 5, r, redisstore.Change[int64]{UpdateID: 1, State: 9}); !errors.Is(err, redisstore.ErrDuplicate) {
+		t.Fatalf("commit of update 1 after 2: %v, want ErrDuplicate", err)
+	}
+	mustCommit(t, withJournal, 5, r, redisstore.Change[int64]{UpdateID: 3, State: 3})
+	if got := pendingOf(t, j); got != "[2]" {
+		t.Fatalf("pending %s, want [2]", got)
+	}
+}
+
+// commands records the names of the commands sent, pipelined or not.
+type commands struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (h *commands) hook() redis.Hook {
+	return observer(func(cmds []redis.Cmder) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, c := range cmds {
+			h.sent = append(h.sent, c.Name())
+		}
+	})
+}
+
+func (h *commands) names() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.sent)
+}
+
+func TestCommitFinishesItsUpdate(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	hook := &commands{}
+	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.Hooks = []redis.Hook{hook.hook()} })
+	j := st.Journal(redisstore.JournalConfig{})
+	const key = 3
+	mustFinish(t, j, 1) // loads the script, so that the count below is of one call
+	mustAppend(t, j, 2, keyed(100, key), keyed(101, key))
+	before := mustStats(t, j)
+
+	r := mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 100, State: 1, Outbox: [][]byte{[]byte("hi")}})
+	s := mustStats(t, j)
+	if s.Len != 1 || s.Bytes >= before.Bytes || s.Remembered != 1 {
+		t.Fatalf("after the commit the journal is %+v (was %+v), want update 100 finished and remembered", s, before)
+	}
+	// Its Finish, which intake still calls once the update is done, costs no round trip.
+	n := len(hook.names())
+	mustFinish(t, j, 100)
+	if got := hook.names()[n:]; len(got) != 0 {
+		t.Fatalf("finishing a committed update sent %v, want nothing", got)
+	}
+	// A re-send of it is skipped: the commit remembered it as finished.
+	mustAppend(t, j, 0, keyed(100, key))
+
+	// An update committed by another path (a second process with no journal, an older
+	// build) and then handled again here is refused as a duplicate, and still finished.
+	other := open(t, srv.URL)
+	mustCommit(t, other, key, r, redisstore.Change[int64]{UpdateID: 101, State: 2})
+	if _, err := st.Commit(context.Background(), key, r, redisstore.Change[int64]{UpdateID: 101, State: 2}); !errors.Is(err, redisstore.ErrDuplicate) {
+		t.Fatalf("commit of an update committed elsewhere: %v, want ErrDuplicate", err)
+	}
+	if got := pendingOf(t, j); got != "[]" {
+		t.Fatalf("pending %s after the duplicate, want none", got)
+	}
+	n = len(hook.names())
+	mustFinish(t, j, 101)
+	if got := hook.names()[n:]; len(got) != 0 {
+		t.Fatalf("finishing a duplicate the commit finished sent %v, want nothing", got)
+	}
+	// An update no commit finished still costs its one call.
+	mustAppend(t, j, 1, keyed(102, key))
+	n = len(hook.names())
+	mustFinish(t, j, 102)
+	if got := hook.names()[n:]; len(got) != 1 {
+		t.Fatalf("finishing an uncommitted update sent %v, want one script", got)
+	}
+	if got := pendingOf(t, j); got != "[]" {
+		t.Fatalf("pending %s, want none", got)
+	}
+}

@@ -123,6 +123,7 @@ type Runtime[S, A any] struct {
 	codec     ActionCodec[A]
 	// sending holds the (key, update) pairs whose outbox entries this process is performing.
 	sending   sync.Map
+	skips     skips
 	storeErr  atomic.Pointer[storeError]
 	userProps *actor.Props
 	shards    []*actor.PID
@@ -558,4 +559,44 @@ func (h levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{Handler: h.Handler.WithGroup(name), min: h.min}
+}
+
+// maxSkips bounds the skipped ids kept for one key: they only bridge the moment until
+// each one's own finish reaches the journal, which the newest ones need.
+const maxSkips = 64
+
+// skips holds, per key, the ids of updates answered without a commit (throttled, paused,
+// crashed) since the key's last commit, for that commit to take out of the intake journal
+// (Change.Skipped). Without it a flooding or crashing user's next update would find the
+// skipped one still journaled, its finish on its way, and be refused as out of order.
+type skips struct {
+	mu sync.Mutex
+	m  map[int64][]int64
+}
+
+// skip records that update id of key was answered without a commit. With no durable
+// store (no codec) there is no journal to tell.
+func (rt *Runtime[S, A]) skip(key, id int64) {
+	if rt.codec == nil {
+		return
+	}
+	rt.skips.mu.Lock()
+	defer rt.skips.mu.Unlock()
+	if rt.skips.m == nil {
+		rt.skips.m = map[int64][]int64{}
+	}
+	ids := rt.skips.m[key]
+	if len(ids) == maxSkips {
+		ids = append(ids[:0], ids[1:]...)
+	}
+	rt.skips.m[key] = append(ids, id)
+}
+
+// skipped takes the ids skip recorded for key.
+func (rt *Runtime[S, A]) skipped(key int64) []int64 {
+	rt.skips.mu.Lock()
+	defer rt.skips.mu.Unlock()
+	ids := rt.skips.m[key]
+	delete(rt.skips.m, key)
+	return ids
 }

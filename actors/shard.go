@@ -94,6 +94,7 @@ func (s *shard[S, A]) Receive(c actor.Context) {
 		// (the message itself goes to dead letters), which lets the actor be collected.
 		c.Send(m.Who, releaseProcess)
 		if key, err := keyFromName(m.Who.Id); err == nil {
+			s.rt.skipped(key) // an actor stopped idle has no updates on their way
 			s.rt.system.EventStream.Publish(&Passivated{Key: key})
 		}
 	case *actor.Started:
@@ -299,6 +300,7 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 		}
 	}()
 	s.rt.counters.crashes.Add(1)
+	s.rt.skip(d.key, d.update.UpdateId)
 	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), s.rt.report(d.key, nil, d.finish))
 }
 
@@ -306,6 +308,7 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 // actions, so that what must be answered whatever happens (a button press, whose client
 // spins until answered) can be.
 func (s *shard[S, A]) unanswered(d *delivery) {
+	s.rt.skip(d.key, d.update.UpdateId)
 	s.rt.performer.Perform(s.rt.ctx, d.update, nil, s.rt.report(d.key, nil, d.finish))
 }
 

@@ -58,6 +58,11 @@ type Change[S any] struct {
 	State    S
 	// Outbox holds the update's actions, encoded (see ActionCodec); nil with no codec.
 	Outbox [][]byte
+	// Skipped are the ids of the key's updates answered since the last commit without one
+	// (throttled, paused, crashed): a durable store lets them go from the intake journal
+	// with this commit, so that an update answered that way, whose own finish may still be
+	// on its way, does not hold this one back (ErrOutOfOrder).
+	Skipped []int64
 }
 
 // The refusals a durable store's Commit wraps, for the runtime to tell apart.

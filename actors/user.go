@@ -99,12 +99,14 @@ func (a *userActor[S, A]) handle(d *delivery) {
 		}
 	}
 	if d.throttled {
+		a.rt.skip(a.key, id)
 		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), a.rt.report(a.key, nil, d.finish))
 		return
 	}
+	skipped := a.rt.skipped(a.key)
 	for attempt := 1; ; attempt++ {
 		next, actions := a.run(d)
-		rec, err := a.rt.store.Commit(a.rt.ctx, a.key, a.rec, Change[S]{UpdateID: id, State: next, Outbox: a.encode(d, actions)})
+		rec, err := a.rt.store.Commit(a.rt.ctx, a.key, a.rec, Change[S]{UpdateID: id, State: next, Outbox: a.encode(d, actions), Skipped: skipped})
 		switch {
 		case err == nil:
 			a.rt.storeOK()

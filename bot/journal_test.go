@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troupebot/troupe/actors"
 	"github.com/troupebot/troupe/bot"
 	"github.com/troupebot/troupe/bot/intake"
 	"github.com/troupebot/troupe/emulator"
@@ -25,7 +26,7 @@ import (
 
 // journaled runs app on a Redis store and journal at url, in webhook mode (emu posting to
 // it) or polling; it returns the bot, its journal and a stop that returns once the bot has.
-func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool) (*bot.Bot, *redisstore.Journal, func()) {
+func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool, tweak ...func(*bot.Config)) (*bot.Bot, *redisstore.Journal, func()) {
 	t.Helper()
 	rs, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: url, Codec: app.Codec})
 	if err != nil {
@@ -40,6 +41,9 @@ func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.J
 	cfg := bot.Config{Token: token, APIURL: emu.URL(), Logger: log, PollTimeout: time.Second, DrainTimeout: 3 * time.Second, Journal: actorstore.NewJournal(j)}
 	if webhook {
 		cfg.Webhook, cfg.WebhookURL = true, "http://"+ln.Addr().String()+"/hook"
+	}
+	for _, f := range tweak {
+		f(&cfg)
 	}
 	b, err := bot.NewDurable(cfg, app, actorstore.New(rs))
 	if err != nil {
@@ -260,4 +264,64 @@ func TestStuckChatDoesNotStallOthers(t *testing.T) {
 	flood(t, emu, stuck, backlog, others)
 	journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), false)
 	othersFirst(t, emu, stuck, backlog, others)
+}
+
+// TestSkippedUpdatesHoldNothingBack: on the durable store an update answered without a
+// commit (a flooding user's, skipped; a crashed one, apologised for) does not hold back the
+// user's next update, though its own finish in the journal comes only after its answer is
+// sent: the next commit takes it out of the journal first. None is "not kept" (which would
+// make intake replay the journal), and each user's replies keep their order.
+func TestSkippedUpdatesHoldNothingBack(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { skippedHoldNothing(t, webhook) })
+	}
+}
+
+func skippedHoldNothing(t *testing.T, webhook bool) {
+	srv := redistest.Start(t, redistest.Options{})
+	// Slow sends: an apology's finish reaches the journal well after the user's next
+	// update is handled.
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet(), Faults: emulator.Faults{Latency: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	const flooder, crasher = 9100, 9200
+	b, j, stop := journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{Chaos: true}), quiet(), webhook, func(c *bot.Config) {
+		// Two messages get through, the third is told to slow down, the rest are skipped;
+		// the bucket refills only after the test.
+		c.Flood = actors.FloodLimit{Burst: 2, Rate: 0.001}
+	})
+	for _, text := range []string{"a", "b", "c", "d", "e", "f"} {
+		if _, err := emu.SendText(flooder, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, text := range []string{"panic", "x"} { // within the flood burst
+		if _, err := emu.SendText(crasher, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replies := waitReplies(t, emu, 3+2)
+	var got []string
+	for _, r := range replies[flooder] {
+		got = append(got, r.Text)
+	}
+	if len(got) != 3 || got[0] != "#1 a" || got[1] != "#2 b" || !strings.Contains(got[2], "faster") {
+		t.Errorf("flooder's replies %q, want #1 a, #2 b, then the notice", got)
+	}
+	got = got[:0]
+	for _, r := range replies[crasher] {
+		got = append(got, r.Text)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "Sorry") || got[1] != "#1 x" {
+		t.Errorf("crasher's replies %q, want an apology, then #1 x", got)
+	}
+	stop()
+	if n := b.Snapshot().Runtime.NotKept; n != 0 {
+		t.Errorf("%d updates not kept, want 0: an update answered without a commit held back the next", n)
+	}
+	if n, err := j.Len(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d updates left in the journal (%v), want none", n, err)
+	}
 }

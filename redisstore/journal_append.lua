@@ -6,10 +6,15 @@
 -- for each update of the batch its key's pending ids (commit.lua refuses a later update of
 -- the key while an earlier one is there).
 -- ARGV: cap (items), max bytes, then pairs of update id and item.
+-- A write script that reads TIME: fine since Redis 5, which replicates effects.
 -- Returns {added, pending after, bytes after} or {-1, pending, bytes, would add, its bytes}
 -- when the batch does not fit: then nothing was written.
 local ids, items, meta, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local cap, maxb = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- A finished id is remembered for a week at most (its score is when it finished): Telegram
+-- keeps an update for a day, and after a week without updates numbers them afresh, at
+-- random, so an id remembered longer could be taken for a new update's.
+redis.call('ZREMRANGEBYSCORE', done, '-inf', '(' .. (tonumber(redis.call('TIME')[1]) - 7 * 24 * 3600))
 local n = redis.call('ZCARD', ids)
 local b = tonumber(redis.call('HGET', meta, 'b') or '0')
 local add, seen = {}, {}

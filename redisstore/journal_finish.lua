@@ -9,6 +9,8 @@
 -- KEYS: fine on one server, not on a Redis Cluster (see doc.go).
 local ids, items, meta, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local removed, freed = 0, 0
+-- Finished ids are scored by when they finished, so that the window forgets by age.
+local now = redis.call('TIME')[1]
 for i = 3, #ARGV do
   local id = ARGV[i]
   if redis.call('ZREM', ids, id) == 1 then
@@ -24,7 +26,7 @@ for i = 3, #ARGV do
       end
       redis.call('HDEL', items, id)
     end
-    redis.call('ZADD', done, id, id)
+    redis.call('ZADD', done, now, id)
   end
 end
 if freed > 0 then

@@ -168,3 +168,96 @@ func TestCommitFinishesItsUpdate(t *testing.T) {
 		t.Fatalf("pending %s, want none", got)
 	}
 }
+
+// TestCommitFinishesSkipped: the ids a commit names as skipped (updates the runtime answered
+// without a commit) leave the journal with it, so they hold it back no longer, even while
+// their own Finish is still on its way; a Finish arriving later changes nothing.
+func TestCommitFinishesSkipped(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	st := open(t, srv.URL)
+	j := st.Journal(redisstore.JournalConfig{})
+	const user, other = 7, 8
+	mustAppend(t, j, 4, keyed(20, user), keyed(21, user), keyed(22, user), keyed(23, other))
+	r := mustCommit(t, st, user, mustLoad(t, st, user), redisstore.Change[int64]{UpdateID: 22, State: 1, Skipped: []int64{20, 21}})
+	if r.UpdateID != 22 {
+		t.Fatalf("committed %+v, want update 22", r)
+	}
+	if got := pendingOf(t, j); got != "[23]" {
+		t.Fatalf("pending %s, want [23]: the skipped and the committed update finished", got)
+	}
+	mustFinish(t, j, 20, 21)
+	if got := pendingOf(t, j); got != "[23]" {
+		t.Fatalf("pending %s after a late Finish of the skipped ones, want [23]", got)
+	}
+	// A re-send of a skipped update is remembered as finished, like any other.
+	mustAppend(t, j, 0, keyed(20, user))
+}
+
+// TestDuplicateWindowIsAWeek: Telegram numbers updates afresh, at random, after a week
+// without any, so an id at or below the last committed one is a re-send only while that
+// commit is less than a week old; older, it is a new update, applied.
+func TestDuplicateWindowIsAWeek(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	st := open(t, srv.URL)
+	c := raw(t, srv)
+	ctx := context.Background()
+	const user = 9
+	rec := "troupe:{9}:rec"
+	r := mustCommit(t, st, user, mustLoad(t, st, user), redisstore.Change[int64]{UpdateID: 5_000, State: 1})
+	tests := []struct {
+		name string
+		age  int64 // seconds since the last commit; -1: a record from before 't' was kept
+		dup  bool
+	}{
+		{"a day old", 24 * 3600, true},
+		{"no commit time", -1, true},
+		{"six days old", 6 * 24 * 3600, true},
+		{"eight days old", 8 * 24 * 3600, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := c.Time(ctx).Val().Unix()
+			if tt.age < 0 {
+				c.HDel(ctx, rec, "t")
+			} else {
+				c.HSet(ctx, rec, "t", now-tt.age)
+			}
+			next, err := st.Commit(ctx, user, r, redisstore.Change[int64]{UpdateID: 17, State: r.State + 1})
+			if tt.dup {
+				if !errors.Is(err, redisstore.ErrDuplicate) {
+					t.Fatalf("update 17 after 5000, last commit %s: %v, want ErrDuplicate", tt.name, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("update 17 after 5000, last commit %s: %v, want it applied as a new sequence", tt.name, err)
+			}
+			if next.UpdateID != 17 {
+				t.Fatalf("committed %+v, want update 17 the last", next)
+			}
+			// The new sequence is deduplicated from there on.
+			if _, err := st.Commit(ctx, user, next, redisstore.Change[int64]{UpdateID: 17, State: next.State + 1}); !errors.Is(err, redisstore.ErrDuplicate) {
+				t.Fatalf("update 17 again: %v, want ErrDuplicate", err)
+			}
+		})
+	}
+}
+
+// TestFinishedWindowForgetsAfterAWeek: the journal remembers a finished id for a week, so a
+// re-send is skipped, but not longer, when Telegram may give the id to a new update.
+func TestFinishedWindowForgetsAfterAWeek(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	st := open(t, srv.URL)
+	j := st.Journal(redisstore.JournalConfig{})
+	c := raw(t, srv)
+	ctx := context.Background()
+	mustAppend(t, j, 2, keyed(30, 1), keyed(31, 1))
+	mustFinish(t, j, 30, 31)
+	mustAppend(t, j, 0, keyed(30, 1), keyed(31, 1)) // re-sends, remembered
+	now := c.Time(ctx).Val().Unix()
+	c.ZAdd(ctx, "troupe:{journal}:done", redis.Z{Score: float64(now - 8*24*3600), Member: "30"})
+	mustAppend(t, j, 1, keyed(30, 1), keyed(31, 1)) // 30 is forgotten: a new update now
+	if got := pendingOf(t, j); got != "[30]" {
+		t.Fatalf("pending %s, want [30]", got)
+	}
+}

@@ -188,6 +188,10 @@ type Change[S any] struct {
 	State    S
 	// Outbox holds the update's replies, encoded; they stay until acknowledged.
 	Outbox [][]byte
+	// Skipped are ids of the key's updates answered without a commit (a flooding user's,
+	// a crashed one's): with a journal attached they leave it in the same step, before the
+	// commit's order is checked, so that they hold none of the key's later updates back.
+	Skipped []int64
 }
 
 type keys struct{ rec, log, out string }
@@ -305,8 +309,11 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 		ks = append(ks, j.keys...)
 		remember = strconv.Itoa(j.cfg.Remember)
 	}
-	args := make([]any, 0, 5+len(ch.Outbox))
-	args = append(args, prev.Version, ch.UpdateID, kind, payload, remember)
+	args := make([]any, 0, 6+len(ch.Skipped)+len(ch.Outbox))
+	args = append(args, prev.Version, ch.UpdateID, kind, payload, remember, len(ch.Skipped))
+	for _, id := range ch.Skipped {
+		args = append(args, id)
+	}
 	for i, data := range ch.Outbox {
 		e := Entry{UpdateID: ch.UpdateID, Seq: i, Data: data}
 		next.Outbox = append(next.Outbox, e)

@@ -33,7 +33,7 @@ func (st Store[S]) Load(ctx context.Context, key int64) (actors.Record[S], error
 // Commit commits ch after prev, fenced and deduplicated.
 func (st Store[S]) Commit(ctx context.Context, key int64, prev actors.Record[S], ch actors.Change[S]) (actors.Record[S], error) {
 	p, _ := prev.Token.(redisstore.Record[S]) // the zero Record for a key never loaded
-	r, err := st.rs.Commit(ctx, key, p, redisstore.Change[S]{UpdateID: ch.UpdateID, State: ch.State, Outbox: ch.Outbox})
+	r, err := st.rs.Commit(ctx, key, p, redisstore.Change[S]{UpdateID: ch.UpdateID, State: ch.State, Outbox: ch.Outbox, Skipped: ch.Skipped})
 	if err != nil {
 		return prev, refusal(err)
 	}

@@ -39,6 +39,10 @@ type Config struct {
 	// cmd/bot adapts redisstore's journal. Nil confirms an update once it is finished
 	// (polling) or in the runtime (webhook).
 	Journal intake.Journal
+	// JournalSweep is how often the journal is swept for updates another process took and
+	// left unfinished after this one started (a redeploy's old process, stopped or killed
+	// during the overlap); 0 means 15s.
+	JournalSweep time.Duration
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// MaxUnsentPerChat and MaxUnsent bound the replies queued and not yet sent, for one
@@ -215,7 +219,7 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	b.charts = actors.NewPool(rt.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
 	switch {
 	case cfg.Webhook && cfg.Journal != nil:
-		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
+		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log, JournalSweep: cfg.JournalSweep})
 	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	case cfg.Journal != nil:
@@ -228,7 +232,7 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 }
 
 func (b *Bot) pollerConfig() intake.PollerConfig {
-	return intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log}
+	return intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log, JournalSweep: b.cfg.JournalSweep}
 }
 
 // WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller

@@ -325,3 +325,44 @@ func skippedHoldNothing(t *testing.T, webhook bool) {
 		t.Errorf("%d updates left in the journal (%v), want none", n, err)
 	}
 }
+
+// TestJournalSweepTakesOverOrphans: an update another process journaled and left
+// unfinished after this one had replayed the journal at its start (the old process of a
+// redeploy, killed during the overlap) is handed over by the next sweep and answered, in
+// both modes.
+func TestJournalSweepTakesOverOrphans(t *testing.T) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { sweepOrphans(t, webhook) })
+	}
+}
+
+func sweepOrphans(t *testing.T, webhook bool) {
+	srv := redistest.Start(t, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	const user = 9300
+	_, j, stop := journaled(t, emu, srv.URL, redisstore.JournalConfig{}, echo.New(echo.Options{}), quiet(), webhook, func(c *bot.Config) {
+		c.JournalSweep = 50 * time.Millisecond
+	})
+	if _, err := emu.SendText(user, "hi"); err != nil {
+		t.Fatal(err)
+	}
+	waitReplies(t, emu, 1) // running, its start's replay long done
+	// What the other process journaled: an update of the same user, never handed to this
+	// one's runtime.
+	raw := fmt.Appendf(nil, `{"update_id":%d,"message":{"message_id":77,"date":1764000000,"chat":{"id":%d,"type":"private","first_name":"U"},"from":{"id":%d,"is_bot":false,"first_name":"U"},"text":"left behind"}}`, 1_000_000, user, user)
+	if err := actorstore.NewJournal(j).Append(context.Background(), []intake.Journaled{{UpdateID: 1_000_000, Key: user, Raw: raw}}); err != nil {
+		t.Fatal(err)
+	}
+	replies := waitReplies(t, emu, 2)
+	if got := replies[user]; len(got) != 2 || got[1].Text != "#2 left behind" {
+		t.Fatalf("replies %+v, want #1 hi, then #2 left behind", got)
+	}
+	stop()
+	if n, err := j.Len(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d updates left in the journal (%v), want none", n, err)
+	}
+}

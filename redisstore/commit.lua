@@ -12,8 +12,8 @@
 -- duplicate update, {2, stored version, last update id} for a stale version, {3, ...} for a
 -- journal that does not match its record (damaged: the caller reports it, never repairs it),
 -- {4, version, last update id, earliest} while the intake journal holds an earlier update
--- of the key unfinished. A committed update (and a duplicate: committed before) leaves the
--- intake journal in the same step, as journal_finish.lua would take it out.
+-- of the key unfinished. A committed update with no replies leaves the intake journal in the
+-- same step, as journal_finish.lua would take it out.
 -- Numbers go back to Redis as strings formatted here or as received: Lua's own conversion
 -- keeps 14 digits, fewer than an update id has.
 local rec, log, out = KEYS[1], KEYS[2], KEYS[3]
@@ -50,13 +50,19 @@ local function finishing(i)
   end
 end
 
-local function finish()
+-- finish lets the update go: ids at or below it no longer hold the key back, pending or
+-- not; and, when whole (no replies left to send), it leaves the intake journal. An update
+-- whose replies are still to be sent stays journaled until intake finishes it (their last
+-- one acknowledged), so that a process stopped before sending them leaves it for the next
+-- one to find, whose replay then sends them from the outbox.
+local function finish(whole)
   if not journaled or uid <= 0 then
     return
   end
-  -- Ids at or below this one no longer hold the key back, pending or not.
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', id)
-  finishing(id)
+  if whole then
+    finishing(id)
+  end
 end
 
 if journaled then
@@ -66,7 +72,8 @@ if journaled then
   end
 end
 if uid > 0 and uid <= u and recent then
-  finish()
+  -- Its replies may still be in the outbox: the runtime sends them, then intake finishes it.
+  finish(false)
   return {1, v, u}
 end
 if journaled and uid > u then
@@ -112,5 +119,5 @@ end
 for i = outFrom, #ARGV do
   redis.call('ZADD', out, 0, ARGV[i])
 end
-finish()
+finish(outFrom > #ARGV)
 return {0, v, u}

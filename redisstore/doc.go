@@ -33,11 +33,21 @@
 // With an intake journal ([Store.Journal]) the commit also keeps each key's order and
 // finishes its update: it refuses an update while the journal holds an earlier one of the
 // same key unfinished ([ErrOutOfOrder]: committed first, the earlier one would be refused as
-// a duplicate, lost), whichever process or actor holds it; and the commit that keeps an update
-// (or refuses it as a duplicate: it was committed before) takes it out of the journal in the
-// same step, so that Journal.Finish of it costs no round trip. A pending id at or below the
-// key's last committed one can never be committed and holds nothing back. Without a journal a
-// commit neither looks at nor touches one.
+// a duplicate, lost), whichever process or actor holds it. The commit that keeps an update
+// lets the key's later updates go; when the update has no replies it also takes it out of the
+// journal in the same step, so that Journal.Finish of it costs no round trip. One with replies
+// stays journaled until intake finishes it after they were sent: a process stopped before
+// that leaves it for the next one, whose replay finds it committed (a duplicate) and sends
+// what its outbox still holds. Updates the runtime answered without a commit (Change.Skipped)
+// leave the journal with the key's next commit. A pending id at or below the key's last
+// committed one can never be committed and holds nothing back. Without a journal a commit
+// neither looks at nor touches one.
+//
+// Dedup is by the key's last committed update_id, within a week of that commit: Telegram
+// numbers updates in sequence but starts afresh, at random, after a week without any, and
+// keeps an update a day at most, so an id at or below the last one whose commit is older
+// than a week is a new update. The journal's finished ids are forgotten after a week for the
+// same reason.
 //
 // # How the runtime uses it
 //
@@ -102,9 +112,9 @@
 //     memory) are backpressure: nothing of the batch was written; stop fetching, answer 503,
 //     report not ready, try again as updates finish. Other errors (down, timeout) likewise.
 //     [ErrBatchTooLarge] says the batch could not fit in an empty journal: split it.
-//   - Once an update is committed and its replies are in the outbox (or it failed for good),
-//     Finish it; batching many ids into one call costs a fraction per update. With the
-//     store's own journal the commit finished it already, and Finish sends nothing.
+//   - Once an update is committed and its replies were sent (or it failed for good), Finish
+//     it; batching many ids into one call costs a fraction per update. With the store's own
+//     journal a commit with no replies finished it already, and Finish sends nothing.
 //   - On start, before new updates: page through Pending (after = the last id of the
 //     previous page) and hand the items to the runtime in that order. Update ids grow with
 //     arrival, so each key's updates replay in order.

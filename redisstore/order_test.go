@@ -85,14 +85,19 @@ func TestCommitWithoutJournalIgnoresIt(t *testing.T) {
 		t.Fatalf("pending %s, want [1 2]: a store without the journal finished in it", got)
 	}
 	// The pending update 1 is now below the key's last commit: it can never be committed,
-	// so it holds nothing back, and its commit, refused as a duplicate, finishes it.
+	// so it holds nothing back. Its commit is refused as a duplicate and leaves it
+	// journaled (its replies may still be in the outbox), for intake to finish.
 	r := mustLoad(t, withJournal, 5)
 	if _, err := withJournal.Commit(context.Background(), 5, r, redisstore.Change[int64]{UpdateID: 1, State: 9}); !errors.Is(err, redisstore.ErrDuplicate) {
 		t.Fatalf("commit of update 1 after 2: %v, want ErrDuplicate", err)
 	}
 	mustCommit(t, withJournal, 5, r, redisstore.Change[int64]{UpdateID: 3, State: 3})
-	if got := pendingOf(t, j); got != "[2]" {
-		t.Fatalf("pending %s, want [2]", got)
+	if got := pendingOf(t, j); got != "[1 2]" {
+		t.Fatalf("pending %s, want [1 2]", got)
+	}
+	mustFinish(t, j, 1, 2)
+	if got := pendingOf(t, j); got != "[]" {
+		t.Fatalf("pending %s, want none", got)
 	}
 }
 
@@ -118,19 +123,24 @@ func (h *commands) names() []string {
 	return slices.Clone(h.sent)
 }
 
+// TestCommitFinishesItsUpdate: a commit with no replies finishes its update in the journal
+// (and its Finish then costs nothing); one with replies lets the key's next update go but
+// leaves it journaled until intake finishes it, once its replies are sent, so that a process
+// stopped before sending them leaves the update for the next one's replay; a duplicate
+// leaves it too.
 func TestCommitFinishesItsUpdate(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	hook := &commands{}
 	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.Hooks = []redis.Hook{hook.hook()} })
 	j := st.Journal(redisstore.JournalConfig{})
 	const key = 3
-	mustFinish(t, j, 1) // loads the script, so that the count below is of one call
-	mustAppend(t, j, 2, keyed(100, key), keyed(101, key))
+	mustFinish(t, j, 1) // loads the script, so that the counts below are of one call
+	mustAppend(t, j, 4, keyed(100, key), keyed(101, key), keyed(102, key), keyed(103, key))
 	before := mustStats(t, j)
 
-	r := mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 100, State: 1, Outbox: [][]byte{[]byte("hi")}})
+	r := mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 100, State: 1})
 	s := mustStats(t, j)
-	if s.Len != 1 || s.Bytes >= before.Bytes || s.Remembered != 1 {
+	if s.Len != 3 || s.Bytes >= before.Bytes || s.Remembered != 1 {
 		t.Fatalf("after the commit the journal is %+v (was %+v), want update 100 finished and remembered", s, before)
 	}
 	// Its Finish, which intake still calls once the update is done, costs no round trip.
@@ -142,28 +152,29 @@ func TestCommitFinishesItsUpdate(t *testing.T) {
 	// A re-send of it is skipped: the commit remembered it as finished.
 	mustAppend(t, j, 0, keyed(100, key))
 
-	// An update committed by another path (a second process with no journal, an older
-	// build) and then handled again here is refused as a duplicate, and still finished.
-	other := open(t, srv.URL)
-	mustCommit(t, other, key, r, redisstore.Change[int64]{UpdateID: 101, State: 2})
-	if _, err := st.Commit(context.Background(), key, r, redisstore.Change[int64]{UpdateID: 101, State: 2}); !errors.Is(err, redisstore.ErrDuplicate) {
-		t.Fatalf("commit of an update committed elsewhere: %v, want ErrDuplicate", err)
-	}
-	if got := pendingOf(t, j); got != "[]" {
-		t.Fatalf("pending %s after the duplicate, want none", got)
+	// With replies: journaled still, yet the next update of the key may commit.
+	r = mustCommit(t, st, key, r, redisstore.Change[int64]{UpdateID: 101, State: 2, Outbox: [][]byte{[]byte("hi")}})
+	r = mustCommit(t, st, key, r, redisstore.Change[int64]{UpdateID: 102, State: 3, Outbox: [][]byte{[]byte("ho")}})
+	if got := pendingOf(t, j); got != "[101 102 103]" {
+		t.Fatalf("pending %s after commits with replies, want [101 102 103]", got)
 	}
 	n = len(hook.names())
 	mustFinish(t, j, 101)
-	if got := hook.names()[n:]; len(got) != 0 {
-		t.Fatalf("finishing a duplicate the commit finished sent %v, want nothing", got)
-	}
-	// An update no commit finished still costs its one call.
-	mustAppend(t, j, 1, keyed(102, key))
-	n = len(hook.names())
-	mustFinish(t, j, 102)
 	if got := hook.names()[n:]; len(got) != 1 {
-		t.Fatalf("finishing an uncommitted update sent %v, want one script", got)
+		t.Fatalf("finishing an update committed with replies sent %v, want one script", got)
 	}
+
+	// An update committed by another path (a second process with no journal, an older
+	// build) and then handled again here is refused as a duplicate, and stays journaled.
+	other := open(t, srv.URL)
+	mustCommit(t, other, key, r, redisstore.Change[int64]{UpdateID: 103, State: 4})
+	if _, err := st.Commit(context.Background(), key, r, redisstore.Change[int64]{UpdateID: 103, State: 4}); !errors.Is(err, redisstore.ErrDuplicate) {
+		t.Fatalf("commit of an update committed elsewhere: %v, want ErrDuplicate", err)
+	}
+	if got := pendingOf(t, j); got != "[102 103]" {
+		t.Fatalf("pending %s after the duplicate, want [102 103]", got)
+	}
+	mustFinish(t, j, 102, 103)
 	if got := pendingOf(t, j); got != "[]" {
 		t.Fatalf("pending %s, want none", got)
 	}

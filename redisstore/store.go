@@ -325,7 +325,7 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	if err != nil {
 		return prev, fmt.Errorf("redisstore: commit key %d update %d: %w", key, ch.UpdateID, classify(err))
 	}
-	if j != nil && ch.UpdateID > 0 && (res[0] == 0 || res[0] == 1) {
+	if j != nil && ch.UpdateID > 0 && res[0] == 0 && len(ch.Outbox) == 0 {
 		j.finishedByCommit(ch.UpdateID)
 	}
 	switch res[0] {

@@ -72,10 +72,19 @@ type journaler struct {
 	inflight map[int64]struct{} // submitted, not yet done: a replay must not submit them twice
 	failed   chan struct{}      // a token when an update came back not kept
 	changed  chan struct{}      // a token when an update is done
+
+	sweepEvery time.Duration
+	swept      int64 // the newest pending id the last sweep read (see sweep)
 }
 
-func newJournaler(j Journal, s Submitter, log *slog.Logger) *journaler {
-	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1)}
+// defaultSweep is how often the journal is swept for updates nobody has in hand.
+const defaultSweep = 15 * time.Second
+
+func newJournaler(j Journal, s Submitter, log *slog.Logger, sweepEvery time.Duration) *journaler {
+	if sweepEvery <= 0 {
+		sweepEvery = defaultSweep
+	}
+	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1), sweepEvery: sweepEvery}
 }
 
 // item is u as the journal keeps it.
@@ -133,32 +142,100 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 // replay pages through the journal in id order and submits every update not in flight.
 // It returns how many it submitted.
 func (jr *journaler) replay(ctx context.Context) (int, error) {
+	n, _, err := jr.handOver(ctx, 0)
+	return n, err
+}
+
+// sweep hands over the journal's updates that nobody may have in hand: another process
+// took them and stopped, or was killed, after this one replayed the journal at its start
+// (the overlap of a redeploy), so no replay of this process's would ever find them. An
+// update the journal held at the last sweep already (an id no newer than the newest that
+// sweep read) and this process has not in flight is such a one; a newer one may be on its
+// way to the runtime from whoever journaled it a moment ago. Handing over one that another
+// live process holds is harmless: the store commits it once and keeps each user's order.
+func (jr *journaler) sweep(ctx context.Context) (int, error) {
+	n, newest, err := jr.handOver(ctx, jr.swept)
+	if err == nil {
+		jr.swept = newest
+	}
+	return n, err
+}
+
+// handOver pages through the journal in id order and submits every update not in flight,
+// up to id upTo (0: all of them). It returns how many it submitted and the newest id read.
+func (jr *journaler) handOver(ctx context.Context, upTo int64) (n int, newest int64, err error) {
 	var after int64
-	n := 0
 	for {
 		page, err := jr.j.Pending(ctx, after, journalPage)
 		if err != nil {
-			return n, fmt.Errorf("intake: replay the journal after update %d: %w", after, err)
+			return n, after, fmt.Errorf("intake: replay the journal after update %d: %w", after, err)
 		}
 		for _, it := range page {
 			after = it.UpdateID
+			if upTo > 0 && it.UpdateID > upTo {
+				return n, after, nil
+			}
 			u, err := DecodeUpdate(it.Raw)
 			if err != nil {
 				// It was decoded when it arrived; a journal that holds it otherwise is not
 				// the user's to wait on.
 				jr.log.Error("journaled update cannot be decoded; finished", slog.Int64("update", it.UpdateID), slog.Any("err", err))
 				if ferr := jr.j.Finish(ctx, it.UpdateID); ferr != nil {
-					return n, fmt.Errorf("intake: finish undecodable journaled update %d: %w", it.UpdateID, ferr)
+					return n, after, fmt.Errorf("intake: finish undecodable journaled update %d: %w", it.UpdateID, ferr)
 				}
 				continue
 			}
+			if jr.isInflight(it.UpdateID) {
+				continue
+			}
 			if err := jr.submit(u, nil); err != nil {
-				return n, err
+				return n, after, err
 			}
 			n++
 		}
 		if len(page) < journalPage {
-			return n, nil
+			return n, after, nil
+		}
+	}
+}
+
+func (jr *journaler) isInflight(id int64) bool {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	_, ok := jr.inflight[id]
+	return ok
+}
+
+// startSweeping runs sweeping in a goroutine; stop ends it and returns once it has.
+func (jr *journaler) startSweeping(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jr.sweeping(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// sweeping runs sweep every sweepEvery until ctx ends, logging what it handed over.
+func (jr *journaler) sweeping(ctx context.Context) {
+	t := time.NewTicker(jr.sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := jr.sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !errors.Is(err, actors.ErrClosed):
+			jr.log.Warn("journal sweep failed", slog.Any("err", err))
+		case n > 0:
+			jr.log.Info("journal sweep handed over updates no process had in hand", slog.Int("updates", n))
 		}
 	}
 }

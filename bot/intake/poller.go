@@ -59,6 +59,9 @@ type PollerConfig struct {
 	AllowedUpdates []string
 	// Logger receives polling errors; nil means slog.Default().
 	Logger *slog.Logger
+	// JournalSweep is how often, with a journal, it is swept for updates no process has
+	// in hand (see journaler.sweep); 0 means 15s.
+	JournalSweep time.Duration
 }
 
 // While updates are in flight, Telegram answers getUpdates at once (the in-flight updates

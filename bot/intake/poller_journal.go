@@ -20,7 +20,7 @@ import (
 // unfinished updates to s, and again, between polls, after one was not kept.
 func NewJournaledPoller(api API, s Submitter, j Journal, cfg PollerConfig) *Poller {
 	p := NewPoller(api, nil, cfg)
-	p.journal = newJournaler(j, s, p.cfg.Logger)
+	p.journal = newJournaler(j, s, p.cfg.Logger, p.cfg.JournalSweep)
 	return p
 }
 
@@ -34,6 +34,7 @@ func (p *Poller) runJournaled(ctx context.Context) error {
 	if p.journal.replayUntil(ctx) != nil {
 		return nil
 	}
+	defer p.journal.startSweeping(ctx)()
 	failures, replays := 0, 0
 	for ctx.Err() == nil {
 		select {

@@ -41,6 +41,9 @@ type WebhookConfig struct {
 	// Logger receives refused requests, a few lines a second at most (Stats counts them
 	// all); nil means slog.Default().
 	Logger *slog.Logger
+	// JournalSweep is how often, with a journal, it is swept for updates no process has
+	// in hand (see journaler.sweep); 0 means 15s.
+	JournalSweep time.Duration
 }
 
 // Webhook is the http.Handler Telegram POSTs updates to in webhook mode. It answers 200
@@ -134,7 +137,7 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 func NewJournaledWebhook(s Submitter, j Journal, cfg WebhookConfig) *Webhook {
 	w := NewWebhook(nil, cfg)
 	w.open.Store(false)
-	w.journal = newJournaler(j, s, w.log)
+	w.journal = newJournaler(j, s, w.log, cfg.JournalSweep)
 	return w
 }
 
@@ -148,6 +151,7 @@ func (w *Webhook) Run(ctx context.Context) error {
 		return nil //nolint:nilerr // stopped before the journal was read: nothing to report
 	}
 	w.open.Store(true)
+	defer w.journal.startSweeping(ctx)()
 	streak := 0
 	for {
 		waited := time.Now()

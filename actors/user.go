@@ -78,8 +78,22 @@ func (a *userActor[S, A]) load() error {
 		return fmt.Errorf("load context of key %d: %w", a.key, err)
 	}
 	a.rt.storeOK()
+	if rec.Version == 0 && a.rec.Version > 0 {
+		rec = a.vanished(rec)
+	}
 	a.rec, a.loaded = rec, true
 	return nil
+}
+
+// vanished answers a reload that found no record where this actor had committed one.
+// Versions only grow, so no other writer did that: the record was flushed, evicted or
+// deleted. What the actor holds is the user's last committed state; it keeps it, and its
+// next commit, following version 0, writes it afresh as a snapshot. Keeping rec's outbox and
+// bookkeeping keeps what the store does still hold.
+func (a *userActor[S, A]) vanished(rec Record[S]) Record[S] {
+	a.rt.recordVanished(a.key, a.rec.Version)
+	rec.State = a.rec.State
+	return rec
 }
 
 func (a *userActor[S, A]) handle(d *delivery) {

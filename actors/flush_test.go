@@ -107,3 +107,34 @@ func TestStaleWriterIsNotAFlush(t *testing.T) {
 		t.Errorf("stats: %d vanished, %d stale; want 0 and 1", st.Vanished, st.Stale)
 	}
 }
+
+// TestDuplicateWhileStoreIsDown: an update the actor committed, handed to it again (a
+// journal replay racing the update's finish) while the store is away, is finished as a
+// duplicate without asking the store. Asking would fail, hold the user's later updates
+// for a redelivery of that one, and the journal, where it is finished, never makes it.
+func TestDuplicateWhileStoreIsDown(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{Persist: true})
+	rec := newRecorder()
+	rt := durableRuntime(t, openStore(t, srv.URL), rec)
+	if err := wait(t, take(t, rt, textUpdate(1, 7, "hi"))); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if err := wait(t, take(t, rt, textUpdate(1, 7, "hi"))); err != nil {
+		t.Errorf("update 1 again with the store down: %v, want it finished as a duplicate", err)
+	}
+	srv.Restart()
+	if err := wait(t, take(t, rt, textUpdate(2, 7, "hi"))); err != nil {
+		t.Fatalf("update 2: %v", err)
+	}
+	var got []int64
+	for _, r := range rec.of(7) {
+		got = append(got, r.n)
+	}
+	if !slices.Equal(got, []int64{1, 2}) {
+		t.Errorf("replies n=%v, want [1 2]", got)
+	}
+	if st := rt.Stats(); st.Duplicates != 1 || st.NotKept != 0 {
+		t.Errorf("stats: %d duplicates, %d not kept; want 1 and 0", st.Duplicates, st.NotKept)
+	}
+}

@@ -99,6 +99,17 @@ func (a *userActor[S, A]) vanished(rec Record[S]) Record[S] {
 func (a *userActor[S, A]) handle(d *delivery) {
 	a.seen = d.seq
 	id := d.update.UpdateId
+	if a.loaded && id > 0 && id <= a.rec.UpdateID {
+		// Committed already, by this actor or by the one whose record it loaded, and its
+		// actions handed to the performer then (or at activation, from the outbox): a
+		// journal replay that raced the update's finish, or Telegram sending it again. Known
+		// here, it needs no store, which may be away: asking it would fail, and the hold
+		// that failure sets would wait for a redelivery the finished journal never makes.
+		// It neither waits for a hold nor lifts one.
+		a.rt.counters.duplicates.Add(1)
+		d.ok()
+		return
+	}
 	if a.hold != 0 {
 		if id > a.hold {
 			a.notKept(d, fmt.Errorf("key %d: update %d waits for update %d: %w", a.key, id, a.hold, ErrNotKept))

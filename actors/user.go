@@ -89,10 +89,11 @@ func (a *userActor[S, A]) load() error {
 // Versions only grow, so no other writer did that: the record was flushed, evicted or
 // deleted. What the actor holds is the user's last committed state; it keeps it, and its
 // next commit, following version 0, writes it afresh as a snapshot. Keeping rec's outbox and
-// bookkeeping keeps what the store does still hold.
+// bookkeeping keeps what the store does still hold; keeping the last update id keeps the
+// updates this actor committed from being applied again, which the store can no longer tell.
 func (a *userActor[S, A]) vanished(rec Record[S]) Record[S] {
 	a.rt.recordVanished(a.key, a.rec.Version)
-	rec.State = a.rec.State
+	rec.State, rec.UpdateID = a.rec.State, a.rec.UpdateID
 	return rec
 }
 

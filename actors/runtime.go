@@ -133,6 +133,7 @@ type Runtime[S, A any] struct {
 	restarts  restartLog
 	crashLog  *rate.Limiter
 	muted     atomic.Int64 // crash log lines suppressed since the last one written
+	vanishLog atomic.Int64 // unix ns of the last "records vanished" line (see recordVanished)
 }
 
 type counters struct {
@@ -151,6 +152,7 @@ type counters struct {
 	corrupt    atomic.Int64
 	storeErrs  atomic.Int64
 	resent     atomic.Int64
+	vanished   atomic.Int64
 }
 
 // sending names one update's outbox entries in Runtime.sending.
@@ -186,9 +188,10 @@ type Stats struct {
 	// The store's part: commits refused as stale (each handled again), updates found
 	// committed already (not applied again), updates not kept because the store failed,
 	// records that cannot be decoded, failed store calls, and outbox actions performed
-	// again after a restart or a duplicate.
-	Stale, Duplicates, NotKept, Corrupt, StoreErrors, Resent int64
-	Restarts                                                 RestartStats
+	// again after a restart or a duplicate. Vanished counts records found gone from the store
+	// while their user's actor held them (a flush), each rewritten from memory.
+	Stale, Duplicates, NotKept, Corrupt, StoreErrors, Resent, Vanished int64
+	Restarts                                                           RestartStats
 }
 
 // New starts a Runtime that runs logic for every key, commits to store and hands actions to
@@ -339,6 +342,7 @@ func (rt *Runtime[S, A]) Stats() Stats {
 		Corrupt:     rt.counters.corrupt.Load(),
 		StoreErrors: rt.counters.storeErrs.Load(),
 		Resent:      rt.counters.resent.Load(),
+		Vanished:    rt.counters.vanished.Load(),
 	}
 	st.Resident = st.Spawned - rt.counters.stopped.Load()
 	st.Backlog = st.Delivered - st.Handled - st.Crashes - st.Paused - st.Throttled - st.Duplicates - st.NotKept

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,23 @@ var (
 // ErrStateTooLarge is returned by MemoryStore.Commit for a state over MaxSize. The runtime
 // treats it like any failed update: nothing is committed and the user gets an apology.
 var ErrStateTooLarge = errors.New("actors: state too large to commit")
+
+// vanishLogEvery spaces the "records vanished" log lines: a flush empties every user's
+// record at once, and one line says so better than one per resident user.
+const vanishLogEvery = time.Minute
+
+// recordVanished counts a record found gone while key's actor held its version held, and
+// logs it, in one line per flush rather than one per user.
+func (rt *Runtime[S, A]) recordVanished(key, held int64) {
+	n := rt.counters.vanished.Add(1)
+	now := rt.now().UnixNano()
+	last := rt.vanishLog.Load()
+	if last != 0 && now-last < int64(vanishLogEvery) || !rt.vanishLog.CompareAndSwap(last, now) {
+		return
+	}
+	rt.log.Error("user records vanished from the store (FLUSHALL, eviction or deletion): users in memory are written back from it; users not in memory start afresh, and journaled updates not yet handled are lost",
+		slog.Int64("key", key), slog.Int64("held_version", held), slog.Int64("vanished_total", n))
+}
 
 var _ Store[int] = (*MemoryStore[int])(nil)
 

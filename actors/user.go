@@ -78,13 +78,39 @@ func (a *userActor[S, A]) load() error {
 		return fmt.Errorf("load context of key %d: %w", a.key, err)
 	}
 	a.rt.storeOK()
+	if rec.Version == 0 && a.rec.Version > 0 {
+		rec = a.vanished(rec)
+	}
 	a.rec, a.loaded = rec, true
 	return nil
+}
+
+// vanished answers a reload that found no record where this actor had committed one.
+// Versions only grow, so no other writer did that: the record was flushed, evicted or
+// deleted. What the actor holds is the user's last committed state; it keeps it, and its
+// next commit, following version 0, writes it afresh as a snapshot. Keeping rec's outbox and
+// bookkeeping keeps what the store does still hold; keeping the last update id keeps the
+// updates this actor committed from being applied again, which the store can no longer tell.
+func (a *userActor[S, A]) vanished(rec Record[S]) Record[S] {
+	a.rt.recordVanished(a.key, a.rec.Version)
+	rec.State, rec.UpdateID = a.rec.State, a.rec.UpdateID
+	return rec
 }
 
 func (a *userActor[S, A]) handle(d *delivery) {
 	a.seen = d.seq
 	id := d.update.UpdateId
+	if a.loaded && id > 0 && id <= a.rec.UpdateID {
+		// Committed already, by this actor or by the one whose record it loaded, and its
+		// actions handed to the performer then (or at activation, from the outbox): a
+		// journal replay that raced the update's finish, or Telegram sending it again. Known
+		// here, it needs no store, which may be away: asking it would fail, and the hold
+		// that failure sets would wait for a redelivery the finished journal never makes.
+		// It neither waits for a hold nor lifts one.
+		a.rt.counters.duplicates.Add(1)
+		d.ok()
+		return
+	}
 	if a.hold != 0 {
 		if id > a.hold {
 			a.notKept(d, fmt.Errorf("key %d: update %d waits for update %d: %w", a.key, id, a.hold, ErrNotKept))

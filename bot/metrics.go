@@ -66,6 +66,7 @@ var metrics = []metric{
 	newMetric("store_stale_total", "Commits refused because another writer committed the user first; each update was handled again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Stale) }),
 	newMetric("store_duplicates_total", "Updates found committed already and not applied again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Duplicates) }),
 	newMetric("store_outbox_resent_total", "Replies sent again from the outbox after a restart or a duplicate (at least once: some may have been accepted before).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Resent) }),
+	newMetric("store_records_vanished_total", "User records found gone from the store (FLUSHALL, eviction, deletion) while their actor held them; each was written back from memory.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Vanished) }),
 	newMetric("store_corrupt_total", "Updates of users whose stored context cannot be decoded; each got an apology.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Runtime.Corrupt) }),
 	newMetric("journal_updates", "Updates in the intake journal, taken and not yet finished (0 without a journal).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Len) }),
 	newMetric("journal_bytes", "Bytes of the updates in the intake journal.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Bytes) }),

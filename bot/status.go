@@ -160,6 +160,9 @@ func (s Snapshot) String() string {
 		}
 		fmt.Fprintf(&sb, "store: %s · %d errors · %d not kept · %d stale · %d duplicates · %d resent · %d corrupt\n",
 			health, r.StoreErrors, r.NotKept, r.Stale, r.Duplicates, r.Resent, r.Corrupt)
+		if r.Vanished > 0 {
+			fmt.Fprintf(&sb, "store LOST DATA: %d user records vanished (FLUSHALL?); those in memory were written back, others started afresh\n", r.Vanished)
+		}
 	}
 	if j := s.Journal; j.On {
 		if j.Err != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"time"
 
 	"github.com/troupebot/troupe/emulator"
@@ -23,6 +24,8 @@ type config struct {
 
 	botCmd string
 	botLog bool
+	// store is "memory", "redis" (the harness runs redis-server) or a redis:// URL.
+	store string
 
 	fail429, fail5xx, failDrop float64
 	retryAfter                 int
@@ -70,6 +73,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	modeText := fs.String("mode", string(polling), "how updates reach the bot: polling, or webhook (the bot registers a webhook on a loopback port; -bot-cmd bots get BOT_MODE, WEBHOOK_URL, WEBHOOK_SECRET and PORT)")
 
 	fs.StringVar(&c.botCmd, "bot-cmd", "", "spawn this bot instead of running the project's bot in-process: sh -c 'exec CMD', with TELEGRAM_API_URL and TELEGRAM_BOT_TOKEN set")
+	fs.StringVar(&c.store, "store", "memory", "where the bot keeps users' contexts: memory; redis (the harness runs redis-server from PATH on a free loopback port, in memory only, and stops it at the end); or a redis:// or rediss:// URL of an empty database. -bot-cmd bots get it as BOT_STORE")
 	fs.BoolVar(&c.botLog, "bot-log", false, "pass the bot's logs (or the spawned bot's output) through to stderr")
 
 	fs.Float64Var(&c.fail429, "fail-429", 0, "fraction of the bot's sends answered 429 Too Many Requests")
@@ -101,6 +105,9 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		errs = append(errs, fmt.Errorf("-mix: %w", err))
 	}
 	if c.mode, err = parseMode(*modeText); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkStore(c.store); err != nil {
 		errs = append(errs, err)
 	}
 	if c.users < 1 || c.messages < 1 {
@@ -135,4 +142,29 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		errs = append(errs, fmt.Errorf("-retry-after %d: at least 1 second", c.retryAfter))
 	}
 	return c, errors.Join(errs...)
+}
+
+// checkStore accepts what -store may be. A URL is checked for its form only: whether a
+// server answers there is the bot's to find out, as it is in production.
+func checkStore(s string) error {
+	if s == "memory" || s == "redis" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+		return fmt.Errorf("-store %q: memory, redis, or a redis:// or rediss:// URL with a host", redactURL(s))
+	}
+	return nil
+}
+
+// redactURL hides a password in a store URL: errors and reports may be pasted anywhere.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }

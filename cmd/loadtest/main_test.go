@@ -12,13 +12,13 @@ import (
 	"testing"
 )
 
-// buildEchobot builds the reference bot as a process, as a user measuring the harness
-// would.
-func buildEchobot(tb testing.TB) string {
+// buildBot builds the bot in pkg (the reference bot ./echobot, or ../bot) as a process, as
+// a user measuring it would.
+func buildBot(tb testing.TB, pkg string) string {
 	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "echobot")
-	if out, err := exec.Command("go", "build", "-o", bin, "./echobot").CombinedOutput(); err != nil {
-		tb.Fatalf("go build ./echobot: %v\n%s", err, out)
+	bin := filepath.Join(tb.TempDir(), filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		tb.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
 }
@@ -26,7 +26,7 @@ func buildEchobot(tb testing.TB) string {
 // TestCommandLine runs the command as CI would: a spawned bot, -json on stdout, the exit
 // status telling the audit's verdict.
 func TestCommandLine(t *testing.T) {
-	bin := buildEchobot(t)
+	bin := buildBot(t, "./echobot")
 	common := []string{"-users", "20", "-messages", "5", "-json", "-quiet", "-drain", "3s", "-start-timeout", "30s"}
 	tests := []struct {
 		name     string
@@ -105,6 +105,14 @@ func TestParseConfig(t *testing.T) {
 		{[]string{"-mode", "pigeon"}, `-mode "pigeon": polling or webhook`},
 		{[]string{"-retry-after", "0"}, "-retry-after 0"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"-store", "redis"}, ""},
+		{[]string{"-store", "redis://127.0.0.1:6379/2"}, ""},
+		{[]string{"-store", "rediss://:pw@kv.example:6380"}, ""},
+		{[]string{"-store", "valkey"}, `-store "valkey": memory, redis, or a redis:// or rediss:// URL with a host`},
+		{[]string{"-store", "redis://"}, "URL with a host"},
+		{[]string{"-store", "http://kv.example"}, "URL with a host"},
+		// A password never reaches an error message.
+		{[]string{"-store", "mysql://:hunter2@db"}, `"mysql://:xxxxx@db"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

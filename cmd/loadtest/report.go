@@ -26,6 +26,9 @@ type Report struct {
 	Mix             string  `json:"mix"`
 	ChaosRate       float64 `json:"chaos_rate"`
 	Seed            uint64  `json:"seed"`
+	// Store is "memory" or "redis"; StoreURL, with its password hidden, when -store gave one.
+	Store    string `json:"store"`
+	StoreURL string `json:"store_url,omitempty"`
 
 	MessagesSent  int64 `json:"messages_sent"`
 	CallbacksSent int64 `json:"callbacks_sent"`
@@ -59,18 +62,21 @@ type Report struct {
 	LatencyMS     Latency `json:"latency_ms"`
 	DurationS     float64 `json:"duration_s"`
 
-	BotPeakRSS          int64    `json:"bot_peak_rss_bytes"`
-	BotStartRSS         int64    `json:"bot_start_rss_bytes"`
-	BotRSSPerUser       float64  `json:"bot_rss_bytes_per_user"`
-	BotCPUSeconds       float64  `json:"bot_cpu_seconds"`
-	BotCPUPerUpdate     float64  `json:"bot_cpu_us_per_update"`
-	HarnessCPUSeconds   float64  `json:"harness_cpu_seconds,omitempty"`
-	HarnessCPUPerUpdate float64  `json:"harness_cpu_us_per_update,omitempty"`
-	Machine             Machine  `json:"machine"`
-	Interrupted         bool     `json:"interrupted,omitempty"`
-	Failures            []string `json:"failures"`
-	Pass                bool     `json:"pass"`
-	Series              []Second `json:"series"`
+	BotPeakRSS          int64   `json:"bot_peak_rss_bytes"`
+	BotStartRSS         int64   `json:"bot_start_rss_bytes"`
+	BotRSSPerUser       float64 `json:"bot_rss_bytes_per_user"`
+	BotCPUSeconds       float64 `json:"bot_cpu_seconds"`
+	BotCPUPerUpdate     float64 `json:"bot_cpu_us_per_update"`
+	HarnessCPUSeconds   float64 `json:"harness_cpu_seconds,omitempty"`
+	HarnessCPUPerUpdate float64 `json:"harness_cpu_us_per_update,omitempty"`
+	// The redis-server the harness ran for -store redis; absent for a server given by URL.
+	RedisCPUSeconds   float64  `json:"redis_cpu_seconds,omitempty"`
+	RedisCPUPerUpdate float64  `json:"redis_cpu_us_per_update,omitempty"`
+	Machine           Machine  `json:"machine"`
+	Interrupted       bool     `json:"interrupted,omitempty"`
+	Failures          []string `json:"failures"`
+	Pass              bool     `json:"pass"`
+	Series            []Second `json:"series"`
 }
 
 // measures are what a run measured besides the auditor's counters.
@@ -121,9 +127,25 @@ func newReport(cfg config, bot string, inProcess bool, a *auditor, stats emulato
 			r.HarnessCPUSeconds, r.HarnessCPUPerUpdate = round2(m.harnessCPU.Seconds()), perUpdate(m.harnessCPU)
 		}
 	}
+	r.Store = "memory" // setStore tells otherwise
 	r.BotRSSPerUser = round2(float64(max(m.peakRSS-m.startRSS, 0)) / float64(cfg.users))
 	r.judge()
 	return r
+}
+
+// setStore records the run's store, and the CPU the harness's redis-server used in the load
+// phase.
+func (r *Report) setStore(st *storeRun, cpu time.Duration) {
+	r.Store = st.kind
+	if st.url != "" && !st.ours() {
+		r.StoreURL = redactURL(st.url)
+	}
+	if st.ours() {
+		r.RedisCPUSeconds = round2(cpu.Seconds())
+		if r.UpdatesSent > 0 {
+			r.RedisCPUPerUpdate = round2(float64(cpu.Microseconds()) / float64(r.UpdatesSent))
+		}
+	}
 }
 
 // Machine is where the figures were measured.
@@ -166,8 +188,8 @@ func (r *Report) writeText(w io.Writer) {
 	if r.Loop == "open" {
 		loop = fmt.Sprintf("open loop at %g updates/s", r.Rate)
 	}
-	p("Load test of %s: %s, %s, %d users × %d messages, chaos %g%%, mix %s",
-		r.Bot, r.Mode, loop, r.Users, r.MessagesPerUser, 100*r.ChaosRate, r.Mix)
+	p("Load test of %s: %s, %s store, %s, %d users × %d messages, chaos %g%%, mix %s",
+		r.Bot, r.Mode, r.Store, loop, r.Users, r.MessagesPerUser, 100*r.ChaosRate, r.Mix)
 	if r.Interrupted {
 		p("  INTERRUPTED: the figures cover the run until then")
 	}
@@ -189,6 +211,12 @@ func (r *Report) writeText(w io.Writer) {
 	p("              RSS peak %s, %s at start, %.0f bytes/user more", mib(r.BotPeakRSS), mib(r.BotStartRSS), r.BotRSSPerUser)
 	if !r.BotInProcess {
 		p("  harness     CPU %.2f s, %.0f µs/update (emulator and simulated users)", r.HarnessCPUSeconds, r.HarnessCPUPerUpdate)
+	}
+	switch {
+	case r.StoreURL != "":
+		p("  store       %s (not measured: not run by the harness)", r.StoreURL)
+	case r.Store == "redis":
+		p("  redis       CPU %.2f s, %.0f µs/update (redis-server run by the harness)", r.RedisCPUSeconds, r.RedisCPUPerUpdate)
 	}
 	if r.TimedOut > 0 || r.Unmatched > 0 {
 		p("  notes       %d waits timed out; %d replies named no message sent", r.TimedOut, r.Unmatched)

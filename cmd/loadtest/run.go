@@ -23,6 +23,17 @@ const stopGrace = 15 * time.Second
 // progress (nil for none). It fails only when the test cannot run: the emulator does not
 // start, the bot never polls or stops during the run.
 func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Report, error) {
+	st, err := startStore(cfg.store)
+	if err != nil {
+		return nil, err
+	}
+	defer st.stop()
+	r, err := loadOn(ctx, cfg, t, st, progress)
+	return r, st.withLog(err)
+}
+
+// loadOn is load with its store running.
+func loadOn(ctx context.Context, cfg config, t target, st *storeRun, progress io.Writer) (*Report, error) {
 	a := newAuditor(cfg.users, cfg.seed)
 	emu, err := emulator.New(emulator.Config{
 		Token: token, OnSend: a.onSend, DiscardSent: true, Faults: cfg.faults(),
@@ -32,7 +43,7 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 		return nil, err
 	}
 	defer emu.Close()
-	env := botEnv{apiURL: emu.URL(), token: token, chaos: cfg.chaosRate > 0}
+	env := botEnv{apiURL: emu.URL(), token: token, chaos: cfg.chaosRate > 0, store: st.url}
 	if cfg.botLog {
 		env.log = os.Stderr
 	}
@@ -71,6 +82,10 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 	}
 
 	botUse := startSampler(bot.usage, 200*time.Millisecond)
+	var storeUse *sampler
+	if st.ours() {
+		storeUse = startSampler(st.usage, 200*time.Millisecond)
+	}
 	self, _ := selfUsage()
 	a.begin()
 	tl := &timeline{a: a}
@@ -92,6 +107,10 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 	<-monitorDone
 	tl.cut(elapsed)
 	botCPU, peak, base := botUse.finish()
+	var storeCPU time.Duration
+	if storeUse != nil {
+		storeCPU, _, _ = storeUse.finish()
+	}
 	selfEnd, _ := selfUsage()
 	missing, pressesMissing := a.tally()
 	stats := emu.Stats()
@@ -103,6 +122,9 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 	if runErr != nil {
 		return nil, runErr
 	}
+	if err := st.failed(); err != nil {
+		return nil, err
+	}
 	interrupted := ctx.Err() != nil
 	stopped = true
 	if err := bot.stop(stopGrace); err != nil && progress != nil {
@@ -113,7 +135,9 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 		elapsed: elapsed, botCPU: botCPU, harnessCPU: selfEnd.cpu - self.cpu, peakRSS: peak, startRSS: base,
 		missing: missing, pressesMissing: pressesMissing, interrupted: interrupted, series: tl.seconds,
 	}
-	return newReport(cfg, t.name(), bot.inProcess(), a, stats, m), nil
+	r := newReport(cfg, t.name(), bot.inProcess(), a, stats, m)
+	r.setStore(st, storeCPU)
+	return r, nil
 }
 
 // monitor cuts the time series every second and prints a progress line, until stop.

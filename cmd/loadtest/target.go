@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +17,15 @@ import (
 
 	"github.com/troupebot/troupe/bot"
 	echoapp "github.com/troupebot/troupe/examples/echo"
+	"github.com/troupebot/troupe/redisstore"
+	"github.com/troupebot/troupe/redisstore/actorstore"
 )
 
 // botEnv is what a bot under test is given.
 type botEnv struct {
 	apiURL, token string
 	chaos         bool
+	store         string    // a redis:// URL, or "" for the memory store
 	log           io.Writer // the bot's logs or output; nil discards them
 	// Webhook mode: where the bot listens, and the webhook it registers.
 	listen, webhookURL, webhookSecret string
@@ -88,14 +92,15 @@ var troupe = inProcess{label: "troupe -app echo (in-process)", run: func(ctx con
 	if env.log != nil {
 		log = slog.New(slog.NewTextHandler(env.log, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	b, err := bot.New(bot.Config{
+	b, closeStore, err := newTroupe(bot.Config{
 		Token: env.token, APIURL: env.apiURL, Logger: log, Version: "loadtest",
 		DrainTimeout: 10 * time.Second,
 		Webhook:      env.webhookURL != "", WebhookURL: env.webhookURL, WebhookSecret: env.webhookSecret,
-	}, echoapp.New(echoapp.Options{Chaos: env.chaos}))
+	}, echoapp.New(echoapp.Options{Chaos: env.chaos}), env.store)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	if h := b.WebhookHandler(); h != nil {
 		ln, err := net.Listen("tcp", env.listen)
 		if err != nil {
@@ -110,6 +115,27 @@ var troupe = inProcess{label: "troupe -app echo (in-process)", run: func(ctx con
 	return b.Run(ctx)
 }}
 
+// newTroupe builds the edge on the memory store, or on Redis at storeURL with its intake
+// journal, as cmd/bot does for -store.
+func newTroupe[S any](bc bot.Config, app bot.App[S], storeURL string) (*bot.Bot, func(), error) {
+	if storeURL == "" {
+		b, err := bot.New(bc, app)
+		return b, func() {}, err
+	}
+	rs, err := redisstore.New(redisstore.Config[S]{URL: storeURL, Codec: app.Codec})
+	if err != nil {
+		return nil, nil, fmt.Errorf("-store %s: %w", redactURL(storeURL), err)
+	}
+	redisstore.LogTo(bc.Logger) // go-redis's own lines, with the bot's
+	bc.Journal = actorstore.NewJournal(rs.Journal(redisstore.JournalConfig{}))
+	b, err := bot.NewDurable(bc, app, actorstore.New(rs))
+	if err != nil {
+		rs.Close()
+		return nil, nil, err
+	}
+	return b, func() { rs.Close() }, nil
+}
+
 // command is a bot spawned as `sh -c 'exec LINE'`, in a process group of its own so that
 // its usage and its stop cover whatever it starts.
 type command struct{ line string }
@@ -122,6 +148,9 @@ func (c command) start(env botEnv) (running, error) {
 	// it); one set in the harness's own environment, or -app in CMD, wins.
 	cmd.Env = append([]string{"BOT_APP=echo"}, os.Environ()...)
 	cmd.Env = append(cmd.Env, "TELEGRAM_API_URL="+env.apiURL, "TELEGRAM_BOT_TOKEN="+env.token)
+	// BOT_STORE is always set, so that a REDIS_URL in the harness's environment cannot
+	// turn -store memory into Redis.
+	cmd.Env = append(cmd.Env, "BOT_STORE="+cmp.Or(env.store, "memory"))
 	if env.chaos {
 		cmd.Env = append(cmd.Env, "BOT_CHAOS=true")
 	}

@@ -30,7 +30,7 @@ type Server struct {
 	Addr string
 	URL  string
 
-	tb   testing.TB
+	tb   testing.TB // nil for a server Launched outside a test
 	args []string
 	dir  string
 
@@ -71,8 +71,39 @@ func Binary(tb testing.TB) string {
 func Start(tb testing.TB, opt Options) *Server {
 	tb.Helper()
 	bin := Binary(tb)
-	port := freePort(tb)
-	s := &Server{tb: tb, dir: tb.TempDir(), Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := launch(bin, tb.TempDir(), port, opt)
+	if s != nil {
+		s.tb = tb
+		tb.Cleanup(s.Kill)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// Launch runs a redis-server outside a test (cmd/loadtest's): the binary found on PATH, on a
+// free loopback port, in dir (where a persisting server keeps its files). The caller Kills it.
+func Launch(opt Options, dir string) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not on PATH (apt-get install redis-server): %w", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	return launch(bin, dir, port, opt)
+}
+
+// launch starts bin on port and waits for it to answer. A server that fails to start is
+// returned with the error, so that its log can be read.
+func launch(bin, dir string, port int, opt Options) (*Server, error) {
+	s := &Server{dir: dir, Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 	s.args = []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--logfile", "", "--daemonize", "no"}
 	if opt.Persist {
@@ -87,21 +118,25 @@ func Start(tb testing.TB, opt Options) *Server {
 	}
 	s.args = append(s.args, opt.Args...)
 	s.args = append([]string{bin}, s.args...)
-	tb.Cleanup(s.Kill)
-	s.Restart()
-	return s
+	return s, s.start()
 }
 
 // Restart starts the server again after Kill, on the same port and directory.
 func (s *Server) Restart() {
 	s.tb.Helper()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
+}
+
+func (s *Server) start() error {
 	s.mu.Lock()
 	cmd := exec.Command(s.args[0], s.args[1:]...)
 	s.log = new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
-		s.tb.Fatalf("start redis-server: %v", err)
+		return fmt.Errorf("start redis-server: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
@@ -109,18 +144,35 @@ func (s *Server) Restart() {
 	s.mu.Unlock()
 	if err := s.waitReady(done); err != nil {
 		s.Kill()
-		s.tb.Fatalf("redis-server %s: %v\n%s", s.Addr, err, s.Log())
+		return fmt.Errorf("redis-server %s: %w\n%s", s.Addr, err, s.Log())
 	}
+	return nil
 }
 
-// Log returns what the server printed so far.
+// Exited is closed when the server's process has exited (after Kill, or by itself).
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// PID is the running server's process id, for reading its CPU time in /proc.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
+
+// Log returns what the server printed, once it has exited.
 func (s *Server) Log() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil && s.cmd.ProcessState == nil {
+	select {
+	case <-s.done:
+		return s.log.String()
+	default:
 		return "(still running)"
 	}
-	return s.log.String()
 }
 
 // waitReady polls the port until the server answers PING (NOAUTH counts: it is up).
@@ -188,13 +240,12 @@ func (s *Server) signal(sig syscall.Signal) {
 }
 
 // freePort asks the kernel for a free loopback port. Another process could take it before
-// redis-server binds it; then Start fails saying so, which on a test machine is rare.
-func freePort(tb testing.TB) int {
-	tb.Helper()
+// redis-server binds it; then the start fails saying so, which on a test machine is rare.
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("find a free port: %v", err)
+		return 0, fmt.Errorf("find a free port for redis-server: %w", err)
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

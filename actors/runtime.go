@@ -93,6 +93,10 @@ type Config struct {
 	// (the first one of a flood is answered by Logic.Throttled), and other users are not
 	// affected. The zero value bounds nothing.
 	Flood FloodLimit
+	// OutboxGrace: with a durable store, an outbox whose last commit is younger than this
+	// is sent only once it is this old, and reloaded first (see userActor.settle); 0 means
+	// 5s, negative sends at once.
+	OutboxGrace time.Duration
 	// Logger receives the runtime's events; nil means slog.Default().
 	Logger *slog.Logger
 	// Now and Rand replace the clock and the jitter's random source in tests.
@@ -152,6 +156,7 @@ type counters struct {
 	corrupt    atomic.Int64
 	storeErrs  atomic.Int64
 	resent     atomic.Int64
+	settled    atomic.Int64 // outboxes waited for before being sent (userActor.settle)
 	vanished   atomic.Int64
 }
 
@@ -191,7 +196,9 @@ type Stats struct {
 	// again after a restart or a duplicate. Vanished counts records found gone from the store
 	// while their user's actor held them (a flush), each rewritten from memory.
 	Stale, Duplicates, NotKept, Corrupt, StoreErrors, Resent, Vanished int64
-	Restarts                                                           RestartStats
+	// Settled counts young outboxes waited for before they were sent (Config.OutboxGrace).
+	Settled  int64
+	Restarts RestartStats
 }
 
 // New starts a Runtime that runs logic for every key, commits to store and hands actions to
@@ -212,6 +219,9 @@ func NewDurable[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], pe
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.OutboxGrace == 0 {
+		cfg.OutboxGrace = 5 * time.Second
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64
@@ -342,6 +352,7 @@ func (rt *Runtime[S, A]) Stats() Stats {
 		Corrupt:     rt.counters.corrupt.Load(),
 		StoreErrors: rt.counters.storeErrs.Load(),
 		Resent:      rt.counters.resent.Load(),
+		Settled:     rt.counters.settled.Load(),
 		Vanished:    rt.counters.vanished.Load(),
 	}
 	st.Resident = st.Spawned - rt.counters.stopped.Load()

@@ -40,6 +40,9 @@ type Record[S any] struct {
 	// Outbox holds the encoded actions not yet acknowledged, in commit order; in a record
 	// Commit returned, only the ones that commit added.
 	Outbox []Entry
+	// Age is how long ago a durable store's last commit of the key was, as Load saw it;
+	// negative when unknown. A young outbox may be another process's, still sending it.
+	Age time.Duration
 	// Token is the store's own bookkeeping, handed back to it with the next Commit.
 	Token any
 }

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
 	"github.com/asynkron/protoactor-go/actor"
@@ -61,8 +62,26 @@ func (a *userActor[S, A]) activate() error {
 	if err := a.load(); err != nil {
 		return err
 	}
+	if err := a.settle(); err != nil {
+		return err
+	}
 	a.replay(0, nil)
 	return nil
+}
+
+// settle waits, before this actor sends a young outbox, until it is OutboxGrace old, then
+// reloads it. Replies committed moments ago may be another process's to send: the old one of
+// a redeploy, still draining, whose journal this one replayed at its start. Sent and
+// acknowledged by it meanwhile, they are gone from the reloaded outbox instead of sent twice.
+// The user's updates wait meanwhile, as they must: their replies come after these.
+func (a *userActor[S, A]) settle() error {
+	grace := a.rt.cfg.OutboxGrace
+	if len(a.rec.Outbox) == 0 || a.rec.Age < 0 || a.rec.Age >= grace {
+		return nil
+	}
+	a.rt.counters.settled.Add(1)
+	time.Sleep(grace - a.rec.Age)
+	return a.load()
 }
 
 // load reads the committed record. A store that fails is not a reason to crash: a restart
@@ -152,6 +171,10 @@ func (a *userActor[S, A]) handle(d *delivery) {
 			// never apply it twice, but finish what is left of its actions.
 			a.rt.counters.duplicates.Add(1)
 			if err := a.load(); err != nil {
+				a.failed(d, err)
+				return
+			}
+			if err := a.settle(); err != nil {
 				a.failed(d, err)
 				return
 			}

@@ -121,6 +121,7 @@ type Bot struct {
 	started   time.Time
 	ready     atomic.Bool
 	store     storeHealth
+	journal   *watchedJournal // cfg.Journal as intake uses it; nil without
 
 	chartLatency prometheus.Histogram // the chart pool observes into it; Snapshot reads it
 }
@@ -217,13 +218,18 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	}
 	b.chartLatency = newChartLatency()
 	b.charts = actors.NewPool(rt.System(), actors.PoolConfig{Workers: cfg.ChartWorkers, Queue: cfg.ChartQueue, Logger: b.log, Latency: b.chartLatency}, drawChart)
+	var journal intake.Journal
+	if cfg.Journal != nil {
+		b.journal = &watchedJournal{Journal: cfg.Journal, now: cfg.Now}
+		journal = b.journal
+	}
 	switch {
 	case cfg.Webhook && cfg.Journal != nil:
-		b.webhook = intake.NewJournaledWebhook(b.runtime, cfg.Journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log, JournalSweep: cfg.JournalSweep})
+		b.webhook = intake.NewJournaledWebhook(b.runtime, journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log, JournalSweep: cfg.JournalSweep})
 	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	case cfg.Journal != nil:
-		b.poller = intake.NewJournaledPoller(b.endpoint, b.runtime, cfg.Journal, b.pollerConfig())
+		b.poller = intake.NewJournaledPoller(b.endpoint, b.runtime, journal, b.pollerConfig())
 	default:
 		b.poller = intake.NewPoller(b.endpoint, b.runtime, b.pollerConfig())
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/troupebot/troupe/bot/intake"
 )
 
 // pinger is a store that can say whether its server answers (redisstore's Ping).
@@ -63,5 +65,44 @@ func (b *Bot) StoreErr() error {
 	if at, err := b.runtime.StoreErrAt(); err != nil && b.cfg.Now().Sub(at) < storeErrFor {
 		return err
 	}
+	if at, err := b.journal.lastErr(); err != nil && b.cfg.Now().Sub(at) < storeErrFor {
+		return err
+	}
 	return nil
+}
+
+// watchedJournal is the intake journal with its last refused Append remembered: in webhook
+// mode a store that refuses every update at the journal (full, away) fails no commit, and
+// readiness must still say so.
+type watchedJournal struct {
+	intake.Journal
+	now func() time.Time
+
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+func (j *watchedJournal) Append(ctx context.Context, items []intake.Journaled) error {
+	err := j.Journal.Append(ctx, items)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case err != nil:
+		j.at, j.err = j.now(), err
+	case j.err != nil:
+		j.err = nil // it takes updates again
+	}
+	return err
+}
+
+// lastErr is the error of the last Append, and when; none after one succeeded. A nil
+// journal has none.
+func (j *watchedJournal) lastErr() (time.Time, error) {
+	if j == nil {
+		return time.Time{}, nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.at, j.err
 }

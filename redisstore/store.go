@@ -167,6 +167,9 @@ type Record[S any] struct {
 	// Outbox holds the replies not yet acknowledged, in the order they were committed.
 	// In a Record that Commit returned, only the ones that commit added.
 	Outbox []Entry
+	// Age is how long ago, by the server's clock, the last commit was, to the second, as
+	// Load saw it; -1 when unknown (no commit, or one from before this was kept).
+	Age time.Duration
 
 	journal      int // deltas since the snapshot
 	journalBytes int
@@ -216,13 +219,22 @@ func (st *Store[S]) Load(ctx context.Context, key int64) (Record[S], error) {
 	if err != nil {
 		return Record[S]{}, fmt.Errorf("redisstore: load key %d: %w", key, classify(err))
 	}
+	if len(res) != 4 {
+		return Record[S]{}, fmt.Errorf("redisstore: load key %d: unexpected reply %v", key, res)
+	}
 	rec, _ := res[0].([]any)
 	log, _ := res[1].([]any)
 	out, _ := res[2].([]any)
-	if len(res) != 3 || len(rec) != 5 {
+	age, _ := res[3].(int64)
+	if len(rec) != 5 {
 		return Record[S]{}, fmt.Errorf("redisstore: load key %d: unexpected reply %v", key, res)
 	}
-	return st.decode(key, rec, strs(log), strs(out))
+	r, err := st.decode(key, rec, strs(log), strs(out))
+	r.Age = -1
+	if age >= 0 {
+		r.Age = time.Duration(age) * time.Second
+	}
+	return r, err
 }
 
 func strs(a []any) []string {

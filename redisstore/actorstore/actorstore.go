@@ -56,7 +56,7 @@ func record[S any](r redisstore.Record[S]) actors.Record[S] {
 		out[i] = actors.Entry{UpdateID: e.UpdateID, Seq: e.Seq, Data: e.Data}
 	}
 	// The Token keeps the outbox too; the next commit does not read it.
-	return actors.Record[S]{State: r.State, Version: r.Version, UpdateID: r.UpdateID, Outbox: out, Token: r}
+	return actors.Record[S]{State: r.State, Version: r.Version, UpdateID: r.UpdateID, Outbox: out, Age: r.Age, Token: r}
 }
 
 // refusal adds the runtime's sentinel to the store's refusals, keeping the store's error.

@@ -13,6 +13,11 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 )
 
+// dedupWindow is how long after its commit an update id at or below the last committed one
+// is known for a re-send: Telegram keeps an update a day at most, and numbers updates afresh,
+// at random, after a week without any (the store applies the same rule).
+const dedupWindow = 7 * 24 * time.Hour
+
 // maxStale bounds how often one update is handled again after a stale commit: two writers
 // on one key settle within a few rounds, and past that the update is not kept (and Telegram
 // delivers it again) rather than spinning here.
@@ -24,8 +29,9 @@ type userActor[S, A any] struct {
 	rt     *Runtime[S, A]
 	key    int64
 	rec    Record[S]
-	loaded bool   // rec holds the committed record (the store answered)
-	seen   uint64 // number of the newest delivery handled (see shard)
+	recAt  time.Time // when rec was committed, about
+	loaded bool      // rec holds the committed record (the store answered)
+	seen   uint64    // number of the newest delivery handled (see shard)
 	// hold is the id of an update that was not kept: the user's later updates already
 	// queued are not kept either, so that none is committed before it (dedup by update id
 	// would then refuse it for good); its redelivery, an id at or below it, lifts the hold.
@@ -101,6 +107,7 @@ func (a *userActor[S, A]) load() error {
 		rec = a.vanished(rec)
 	}
 	a.rec, a.loaded = rec, true
+	a.recAt = a.rt.now().Add(-max(rec.Age, 0))
 	return nil
 }
 
@@ -119,7 +126,7 @@ func (a *userActor[S, A]) vanished(rec Record[S]) Record[S] {
 func (a *userActor[S, A]) handle(d *delivery) {
 	a.seen = d.seq
 	id := d.update.UpdateId
-	if a.loaded && id > 0 && id <= a.rec.UpdateID {
+	if a.loaded && id > 0 && id <= a.rec.UpdateID && a.rt.now().Sub(a.recAt) < dedupWindow {
 		// Committed already, by this actor or by the one whose record it loaded, and its
 		// actions handed to the performer then (or at activation, from the outbox): a
 		// journal replay that raced the update's finish, or Telegram sending it again. Known
@@ -155,7 +162,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 		switch {
 		case err == nil:
 			a.rt.storeOK()
-			a.rec = rec
+			a.rec, a.recAt = rec, a.rt.now()
 			a.rt.counters.handled.Add(1)
 			a.perform(d.update, actions, rec.Outbox, d.finish)
 			return

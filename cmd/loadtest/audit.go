@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/troupebot/troupe/emulator"
 )
 
@@ -161,6 +163,7 @@ func (a *auditor) reply(s emulator.Sent) {
 	}
 	at := int64(s.At.Sub(a.start))
 	a.lat.record(time.Duration(at - r.at))
+	r.latUS = int32(min(max(time.Duration(at-r.at).Microseconds(), 1), maxLatency.Microseconds()))
 	a.lastAnswer.Store(at)
 	a.answered.Add(1)
 	if i < u.maxAnswered {
@@ -267,4 +270,37 @@ func (a *auditor) tally() (missing, pressesMissing int64) {
 		}
 	}
 	return missing, pressesMissing
+}
+
+// onFault notes the chats whose sends the emulator answered 429 (emulator.Config.OnFault),
+// so that the report can tell the latency of the users a 429 never touched.
+func (a *auditor) onFault(f emulator.Fault) {
+	if f.Kind != "429" && f.Kind != "limit" {
+		return
+	}
+	if u := a.user(f.ChatID); u != nil {
+		u.got429.Store(true)
+	}
+}
+
+// never429 summarizes the first-reply latency of the messages of users whose chat never
+// got a 429, and says how many users that is; none when no 429 was answered at all.
+func (a *auditor) never429() (Latency, int) {
+	h := hdrhistogram.New(1, maxLatency.Microseconds(), 3)
+	n := 0
+	for i := range a.users {
+		u := &a.users[i]
+		if u.got429.Load() {
+			continue
+		}
+		n++
+		u.mu.Lock()
+		for _, r := range u.recs {
+			if r.latUS > 0 {
+				h.RecordValue(int64(r.latUS))
+			}
+		}
+		u.mu.Unlock()
+	}
+	return summarize(h), n
 }

@@ -60,7 +60,11 @@ type Report struct {
 
 	ThroughputUPS float64 `json:"throughput_ups"`
 	LatencyMS     Latency `json:"latency_ms"`
-	DurationS     float64 `json:"duration_s"`
+	// With 429s: the latency of the users whose chat never got one, and how many they
+	// are: what one chat's retry_after must not hold back.
+	LatencyNever429MS *Latency `json:"latency_never_429_ms,omitempty"`
+	UsersNever429     int      `json:"users_never_429,omitempty"`
+	DurationS         float64  `json:"duration_s"`
 
 	BotPeakRSS          int64   `json:"bot_peak_rss_bytes"`
 	BotStartRSS         int64   `json:"bot_start_rss_bytes"`
@@ -114,6 +118,10 @@ func newReport(cfg config, bot string, inProcess bool, a *auditor, stats emulato
 		LatencyMS: a.lat.total(), DurationS: round2(m.elapsed.Seconds()),
 		BotPeakRSS: m.peakRSS, BotStartRSS: m.startRSS, BotCPUSeconds: round2(m.botCPU.Seconds()),
 		Machine: machine(), Interrupted: m.interrupted, Series: m.series,
+	}
+	if r.Errors429 > 0 {
+		l, n := a.never429()
+		r.LatencyNever429MS, r.UsersNever429 = &l, n
 	}
 	r.UpdatesSent = r.MessagesSent + r.CallbacksSent
 	done := a.answered.Load() + a.pressesAnswered.Load()
@@ -198,6 +206,9 @@ func (r *Report) writeText(w io.Writer) {
 	p("  throughput  %.0f updates/s", r.ThroughputUPS)
 	l := r.LatencyMS
 	p("  latency     p50 %.2f ms · p90 %.2f ms · p99 %.2f ms · max %.2f ms", l.P50, l.P90, l.P99, l.Max)
+	if l := r.LatencyNever429MS; l != nil {
+		p("              %d users never answered 429: p50 %.2f ms · p90 %.2f ms · p99 %.2f ms · max %.2f ms", r.UsersNever429, l.P50, l.P90, l.P99, l.Max)
+	}
 	limits := "not enforced"
 	if r.RateLimitsEnforced {
 		limits = fmt.Sprintf("enforced, %d violations", r.RateLimitViolations)

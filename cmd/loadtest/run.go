@@ -36,7 +36,7 @@ func load(ctx context.Context, cfg config, t target, progress io.Writer) (*Repor
 func loadOn(ctx context.Context, cfg config, t target, st *storeRun, progress io.Writer) (*Report, error) {
 	a := newAuditor(cfg.users, cfg.seed)
 	emu, err := emulator.New(emulator.Config{
-		Token: token, OnSend: a.onSend, DiscardSent: true, Faults: cfg.faults(),
+		Token: token, OnSend: a.onSend, OnFault: a.onFault, DiscardSent: true, Faults: cfg.faults(),
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // firstUser is the id of the first simulated user (and of its private chat with the bot);
@@ -29,8 +30,9 @@ type user struct {
 	keyboard *button // a button to press next, from the reply to a /reset
 
 	// The audit's state.
-	lastK, lastN int32 // the counted message and the n of the newest counter seen
-	maxAnswered  int   // index of the newest answered message, -1 before any
+	lastK, lastN int32       // the counted message and the n of the newest counter seen
+	maxAnswered  int         // index of the newest answered message, -1 before any
+	got429       atomic.Bool // a send to the user's chat was answered 429 (the emulator's OnFault)
 }
 
 // rec is one message a user sent.
@@ -41,6 +43,7 @@ type rec struct {
 	k       int32 // for a counted message, how many counted messages were sent up to it
 	kind    kind
 	replies uint8
+	latUS   int32 // the first reply's latency in µs (capped), 0 until it came
 }
 
 // button is an inline button a user may press.

@@ -73,6 +73,8 @@ type journaler struct {
 	failed   chan struct{}      // a token when an update came back not kept
 	changed  chan struct{}      // a token when an update is done
 
+	fin finishing
+
 	sweepEvery time.Duration
 	swept      int64 // the newest pending id the last sweep read (see sweep)
 }
@@ -108,24 +110,24 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 	jr.inflight[id] = struct{}{}
 	jr.mu.Unlock()
 	err := jr.s.Submit(u, func(err error) {
-		if err == nil {
-			// A Finish that fails leaves the update pending: the next replay hands it out
-			// again, and the runtime, which committed it, does not apply it twice.
-			if ferr := jr.j.Finish(context.Background(), id); ferr != nil {
-				jr.log.Warn("journal finish failed", slog.Int64("update", id), slog.Any("err", ferr))
+		after := func() {
+			jr.mu.Lock()
+			delete(jr.inflight, id)
+			jr.mu.Unlock()
+			if err != nil {
+				jr.log.Debug("journaled update not kept; replayed later", slog.Int64("update", id), slog.Any("err", err))
+				signal(jr.failed)
+			}
+			signal(jr.changed)
+			if done != nil {
+				done()
 			}
 		}
-		jr.mu.Lock()
-		delete(jr.inflight, id)
-		jr.mu.Unlock()
 		if err != nil {
-			jr.log.Debug("journaled update not kept; replayed later", slog.Int64("update", id), slog.Any("err", err))
-			signal(jr.failed)
+			after()
+			return
 		}
-		signal(jr.changed)
-		if done != nil {
-			done()
-		}
+		jr.finish(id, after)
 	})
 	if err != nil {
 		jr.mu.Lock()
@@ -137,6 +139,62 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 		return fmt.Errorf("intake: submit journaled update %d: %w", id, err)
 	}
 	return nil
+}
+
+// maxFinish bounds the ids of one Finish call.
+const maxFinish = 500
+
+// finishing batches the journal's Finish calls: updates done while a call is on its way go
+// together in the next one, so a busy bot pays a fraction of a call per update, and one
+// update alone pays one call at once.
+type finishing struct {
+	mu      sync.Mutex
+	pending []finished
+	busy    bool // a goroutine is finishing batches
+}
+
+type finished struct {
+	id    int64
+	after func() // once the call that finished it returned
+}
+
+// finish takes id out of the journal, in a batch, then calls after. A Finish that fails
+// leaves the update pending: the next replay hands it out again, and the runtime, which
+// committed it, does not apply it twice.
+func (jr *journaler) finish(id int64, after func()) {
+	f := &jr.fin
+	f.mu.Lock()
+	f.pending = append(f.pending, finished{id: id, after: after})
+	if f.busy {
+		f.mu.Unlock()
+		return
+	}
+	f.busy = true
+	f.mu.Unlock()
+	go func() {
+		for {
+			f.mu.Lock()
+			n := min(len(f.pending), maxFinish)
+			if n == 0 {
+				f.busy = false
+				f.mu.Unlock()
+				return
+			}
+			batch := f.pending[:n:n]
+			f.pending = f.pending[n:]
+			f.mu.Unlock()
+			ids := make([]int64, len(batch))
+			for i, b := range batch {
+				ids[i] = b.id
+			}
+			if err := jr.j.Finish(context.Background(), ids...); err != nil {
+				jr.log.Warn("journal finish failed", slog.Int("updates", len(ids)), slog.Int64("first", ids[0]), slog.Any("err", err))
+			}
+			for _, b := range batch {
+				b.after()
+			}
+		}
+	}()
 }
 
 // replay pages through the journal in id order and submits every update not in flight.

@@ -24,8 +24,7 @@ import (
 // Telegram once an update is journaled): no message is lost, none is applied twice, and
 // every user's counter runs 1, 2, 3 … across the kill. A reply may arrive twice only when
 // it was on its way at the kill (its outbox entry not yet acknowledged): the same text
-// again, and at most as many as the updates in flight (100 polled; as many as the sender's
-// workers in webhook mode).
+// again, and at most as many as the updates in flight.
 func TestSigkillOnRedisLosesNothing(t *testing.T) {
 	bin := repotest.Bot(t)
 	tests := []struct {
@@ -53,7 +52,7 @@ func TestSigkillOnRedisLosesNothing(t *testing.T) {
 
 func sigkillOnRedis(t *testing.T, bin, token string, mode []string) {
 	srv := redistest.Start(t, redistest.Options{})
-	const users, perUser = 200, 20
+	const users, perUser = 1000, 10
 	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

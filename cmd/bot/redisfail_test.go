@@ -311,7 +311,7 @@ func setMaxMemory(t *testing.T, f *faultRun, v string) {
 }
 
 func faultMidLoad(t *testing.T, bin string, ft fault, mode string) {
-	const users, perUser = 200, 20
+	const users, perUser = 1000, 10
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	srv := redistest.Start(t, redistest.Options{Persist: ft.persist})
@@ -367,7 +367,7 @@ func TestTwoProcessesOnOneRedis(t *testing.T) {
 	bin := repotest.Bot(t)
 	for _, mode := range []string{"polling", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
-			const users, perUser = 200, 20
+			const users, perUser = 1000, 10
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			srv := redistest.Start(t, redistest.Options{})

@@ -72,6 +72,22 @@ func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.J
 	return b, j, stop
 }
 
+// bothModes runs f as a webhook subtest and a polling one.
+func bothModes(t *testing.T, f func(t *testing.T, webhook bool)) {
+	for _, webhook := range []bool{true, false} {
+		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { f(t, webhook) })
+	}
+}
+
+// journalEmpty fails unless j holds no unfinished update: what a stopped bot that finished
+// everything leaves.
+func journalEmpty(t *testing.T, j *redisstore.Journal) {
+	t.Helper()
+	if n, err := j.Len(context.Background()); err != nil || n != 0 {
+		t.Errorf("%d updates left in the journal (%v), want none", n, err)
+	}
+}
+
 // fetchUpdates takes the emulator's queued updates as they are on the wire, and confirms
 // them: what a process that journaled them and died would have left.
 func fetchUpdates(t *testing.T, emu *emulator.Server) []json.RawMessage {
@@ -118,9 +134,7 @@ func waitReplies(t *testing.T, emu *emulator.Server, n int) map[int64][]emulator
 // answered by the next one on start, each user's in order, before an update that arrived
 // after them; the journal is empty once they are finished.
 func TestJournalReplayedFirst(t *testing.T) {
-	for _, webhook := range []bool{true, false} {
-		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { replayedFirst(t, webhook) })
-	}
+	bothModes(t, replayedFirst)
 }
 
 func replayedFirst(t *testing.T, webhook bool) {
@@ -174,9 +188,7 @@ func replayedFirst(t *testing.T, webhook bool) {
 	}
 	// A stopped bot has finished in the journal every update it finished.
 	stop()
-	if n, err := j.Len(context.Background()); err != nil || n != 0 {
-		t.Errorf("%d updates left in the journal (%v), want none", n, err)
-	}
+	journalEmpty(t, j)
 }
 
 // TestJournalFullIsBackpressure: while the journal is full the webhook answers 503 and
@@ -184,9 +196,7 @@ func replayedFirst(t *testing.T, webhook bool) {
 // not ready; once an update finishes there is room, and the refused update is taken and
 // answered.
 func TestJournalFullIsBackpressure(t *testing.T) {
-	for _, webhook := range []bool{true, false} {
-		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { journalFull(t, webhook) })
-	}
+	bothModes(t, journalFull)
 }
 
 func journalFull(t *testing.T, webhook bool) {
@@ -272,9 +282,7 @@ func TestStuckChatDoesNotStallOthers(t *testing.T) {
 // sent: the next commit takes it out of the journal first. None is "not kept" (which would
 // make intake replay the journal), and each user's replies keep their order.
 func TestSkippedUpdatesHoldNothingBack(t *testing.T) {
-	for _, webhook := range []bool{true, false} {
-		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { skippedHoldNothing(t, webhook) })
-	}
+	bothModes(t, skippedHoldNothing)
 }
 
 func skippedHoldNothing(t *testing.T, webhook bool) {
@@ -321,9 +329,7 @@ func skippedHoldNothing(t *testing.T, webhook bool) {
 	if n := b.Snapshot().Runtime.NotKept; n != 0 {
 		t.Errorf("%d updates not kept, want 0: an update answered without a commit held back the next", n)
 	}
-	if n, err := j.Len(context.Background()); err != nil || n != 0 {
-		t.Errorf("%d updates left in the journal (%v), want none", n, err)
-	}
+	journalEmpty(t, j)
 }
 
 // TestJournalSweepTakesOverOrphans: an update another process journaled and left
@@ -331,9 +337,7 @@ func skippedHoldNothing(t *testing.T, webhook bool) {
 // redeploy, killed during the overlap) is handed over by the next sweep and answered, in
 // both modes.
 func TestJournalSweepTakesOverOrphans(t *testing.T) {
-	for _, webhook := range []bool{true, false} {
-		t.Run(map[bool]string{true: "webhook", false: "polling"}[webhook], func(t *testing.T) { sweepOrphans(t, webhook) })
-	}
+	bothModes(t, sweepOrphans)
 }
 
 func sweepOrphans(t *testing.T, webhook bool) {
@@ -362,7 +366,5 @@ func sweepOrphans(t *testing.T, webhook bool) {
 		t.Fatalf("replies %+v, want #1 hi, then #2 left behind", got)
 	}
 	stop()
-	if n, err := j.Len(context.Background()); err != nil || n != 0 {
-		t.Errorf("%d updates left in the journal (%v), want none", n, err)
-	}
+	journalEmpty(t, j)
 }

@@ -381,6 +381,20 @@ func (w *Webhook) refuse(rw http.ResponseWriter, r *http.Request, reason, status
 // next process after a redeploy) and waits until every update it delivered is done. When
 // ctx ends first it returns an error saying how many are unfinished.
 func (w *Webhook) Drain(ctx context.Context) error {
+	if err := w.drainPosted(ctx); err != nil {
+		return err
+	}
+	// The journal's replays and sweeps hand the runtime updates no request is waiting on.
+	if w.journal != nil {
+		if n := w.journal.drain(ctx); n > 0 {
+			return fmt.Errorf("intake: webhook drained with %d journaled updates unfinished: %w", n, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// drainPosted refuses new requests and waits for the updates taken by the ones answered.
+func (w *Webhook) drainPosted(ctx context.Context) error {
 	w.drainingHint.Store(true)
 	w.mu.Lock()
 	w.draining = true

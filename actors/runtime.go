@@ -585,8 +585,9 @@ const maxSkips = 64
 // (Change.Skipped). Without it a flooding or crashing user's next update would find the
 // skipped one still journaled, its finish on its way, and be refused as out of order.
 type skips struct {
-	mu sync.Mutex
-	m  map[int64][]int64
+	keys atomic.Int32 // len(m): every commit asks, and almost always there is none
+	mu   sync.Mutex
+	m    map[int64][]int64
 }
 
 // skip records that update id of key was answered without a commit. With no durable
@@ -600,18 +601,27 @@ func (rt *Runtime[S, A]) skip(key, id int64) {
 	if rt.skips.m == nil {
 		rt.skips.m = map[int64][]int64{}
 	}
-	ids := rt.skips.m[key]
+	ids, had := rt.skips.m[key]
 	if len(ids) == maxSkips {
 		ids = append(ids[:0], ids[1:]...)
 	}
 	rt.skips.m[key] = append(ids, id)
+	if !had {
+		rt.skips.keys.Add(1)
+	}
 }
 
 // skipped takes the ids skip recorded for key.
 func (rt *Runtime[S, A]) skipped(key int64) []int64 {
+	if rt.skips.keys.Load() == 0 {
+		return nil
+	}
 	rt.skips.mu.Lock()
 	defer rt.skips.mu.Unlock()
-	ids := rt.skips.m[key]
-	delete(rt.skips.m, key)
+	ids, ok := rt.skips.m[key]
+	if ok {
+		delete(rt.skips.m, key)
+		rt.skips.keys.Add(-1)
+	}
 	return ids
 }

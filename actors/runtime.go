@@ -397,7 +397,7 @@ func (rt *Runtime[S, A]) Close(ctx context.Context) error {
 	close(rt.stopSweep)
 	defer rt.cancel()
 	defer rt.system.Shutdown()
-	stopped := make([]*actor.Future, len(rt.shards))
+	stopped := make([]actor.Future, len(rt.shards))
 	for i, pid := range rt.shards {
 		stopped[i] = rt.system.Root.StopFuture(pid)
 	}

@@ -112,16 +112,23 @@ func (h holder) await(tb testing.TB, n int) {
 	}
 }
 
+// twoRuntimes runs two durable runtimes, as two processes would, on one real redis-server
+// (its URL is the third result), each with its own connections and recorder.
+func twoRuntimes(t *testing.T) ([2]*actors.Runtime[count, reply], [2]*recorder, string) {
+	t.Helper()
+	srv := redistest.Start(t, redistest.Options{})
+	recs := [2]*recorder{newRecorder(), newRecorder()}
+	return [2]*actors.Runtime[count, reply]{
+		durableRuntime(t, openStore(t, srv.URL), recs[0]),
+		durableRuntime(t, openStore(t, srv.URL), recs[1]),
+	}, recs, srv.URL
+}
+
 // TestTwoRuntimesOnOneStore: two processes take turns on the same users. Each commit of
 // the one that loaded an older version is refused, and it handles the update again on the
 // other's state: no update overwrites another, every counter goes 1, 2, 3 … across both.
 func TestTwoRuntimesOnOneStore(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	recs := [2]*recorder{newRecorder(), newRecorder()}
-	rts := [2]*actors.Runtime[count, reply]{
-		durableRuntime(t, openStore(t, srv.URL), recs[0]),
-		durableRuntime(t, openStore(t, srv.URL), recs[1]),
-	}
+	rts, recs, url := twoRuntimes(t)
 	const users, perUser = 20, 6
 	var wg sync.WaitGroup
 	for user := int64(1); user <= users; user++ {
@@ -152,7 +159,7 @@ func TestTwoRuntimesOnOneStore(t *testing.T) {
 	if want := int64(users * (perUser - 2)); stale != want {
 		t.Errorf("%d stale commits, want %d", stale, want)
 	}
-	rec, err := openStore(t, srv.URL).Load(context.Background(), 1)
+	rec, err := openStore(t, url).Load(context.Background(), 1)
 	if err != nil || rec.State.n != perUser || rec.UpdateID != 100+perUser {
 		t.Errorf("stored record %+v, %v: want n=%d after update %d", rec, err, perUser, 100+perUser)
 	}

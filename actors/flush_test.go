@@ -88,12 +88,7 @@ func TestFlushedRecordIsWrittenBack(t *testing.T) {
 // since is reloaded and handled on that process's state, never mistaken for a vanished
 // record: the counter continues from the other writer's, not from this actor's memory.
 func TestStaleWriterIsNotAFlush(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	recs := [2]*recorder{newRecorder(), newRecorder()}
-	rts := [2]*actors.Runtime[count, reply]{
-		durableRuntime(t, openStore(t, srv.URL), recs[0]),
-		durableRuntime(t, openStore(t, srv.URL), recs[1]),
-	}
+	rts, recs, _ := twoRuntimes(t)
 	for i, p := range []int{0, 0, 1, 1, 0} {
 		if err := wait(t, take(t, rts[p], textUpdate(int64(i+1), 4, "hi"))); err != nil {
 			t.Fatal(err)

@@ -61,8 +61,9 @@ var replayRetry = backoff.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.
 // again by the next replay, in id order, which keeps each user's order: the runtime refuses
 // a user's later updates while an earlier one waits (actors' hold), and a durable store
 // refuses to commit them while the journal holds an earlier one of the user, whichever actor
-// or process has it (redisstore's ErrOutOfOrder), so they come back too. With redisstore the
-// commit that keeps an update finishes it in the journal, and the Finish here sends nothing.
+// or process has it (redisstore's ErrOutOfOrder), so they come back too. With redisstore a
+// commit with no replies finishes its update in the journal, and the Finish here sends
+// nothing for it.
 type journaler struct {
 	j   Journal
 	s   Submitter
@@ -95,9 +96,9 @@ func item(u *gotgbot.Update, raw []byte) Journaled {
 	return Journaled{UpdateID: u.UpdateId, Key: key, Raw: raw}
 }
 
-// submit hands u to the runtime unless it is already there; done, if not nil, is called
-// once u is done, kept or not.
-func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
+// submit hands u to the runtime unless it is already there, and says whether it did; done,
+// if not nil, is called once u is done, kept or not (at once when it was there already).
+func (jr *journaler) submit(u *gotgbot.Update, done func()) (bool, error) {
 	id := u.UpdateId
 	jr.mu.Lock()
 	if _, ok := jr.inflight[id]; ok {
@@ -105,15 +106,13 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 		if done != nil {
 			done()
 		}
-		return nil
+		return false, nil
 	}
 	jr.inflight[id] = struct{}{}
 	jr.mu.Unlock()
 	err := jr.s.Submit(u, func(err error) {
 		after := func() {
-			jr.mu.Lock()
-			delete(jr.inflight, id)
-			jr.mu.Unlock()
+			jr.release(id)
 			if err != nil {
 				jr.log.Debug("journaled update not kept; replayed later", slog.Int64("update", id), slog.Any("err", err))
 				signal(jr.failed)
@@ -130,15 +129,20 @@ func (jr *journaler) submit(u *gotgbot.Update, done func()) error {
 		jr.finish(id, after)
 	})
 	if err != nil {
-		jr.mu.Lock()
-		delete(jr.inflight, id)
-		jr.mu.Unlock()
+		jr.release(id)
 		if done != nil {
 			done()
 		}
-		return fmt.Errorf("intake: submit journaled update %d: %w", id, err)
+		return false, fmt.Errorf("intake: submit journaled update %d: %w", id, err)
 	}
-	return nil
+	return true, nil
+}
+
+// release forgets id as in flight.
+func (jr *journaler) release(id int64) {
+	jr.mu.Lock()
+	delete(jr.inflight, id)
+	jr.mu.Unlock()
 }
 
 // maxFinish bounds the ids of one Finish call.
@@ -243,25 +247,18 @@ func (jr *journaler) handOver(ctx context.Context, upTo int64) (n int, newest in
 				}
 				continue
 			}
-			if jr.isInflight(it.UpdateID) {
-				continue
-			}
-			if err := jr.submit(u, nil); err != nil {
+			handed, err := jr.submit(u, nil)
+			if err != nil {
 				return n, after, err
 			}
-			n++
+			if handed {
+				n++
+			}
 		}
 		if len(page) < journalPage {
 			return n, after, nil
 		}
 	}
-}
-
-func (jr *journaler) isInflight(id int64) bool {
-	jr.mu.Lock()
-	defer jr.mu.Unlock()
-	_, ok := jr.inflight[id]
-	return ok
 }
 
 // startSweeping runs sweeping in a goroutine; stop ends it and returns once it has.

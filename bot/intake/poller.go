@@ -119,11 +119,12 @@ func (p *Poller) Run(ctx context.Context) error {
 		lastPoll = time.Now()
 		n, err := p.poll(ctx, offset, timeout)
 		if err != nil {
-			if errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
-				return err
-			}
 			failures++
-			if !p.failed(ctx, err, failures) {
+			keep, fatal := p.failed(ctx, err, failures)
+			if fatal != nil {
+				return fatal
+			}
+			if !keep {
 				break
 			}
 			continue
@@ -319,15 +320,19 @@ func (p *Poller) Stats() Stats {
 		Refused: p.refused.Load(), Blocked: p.blocked.Load()}
 }
 
-// failed logs a failed getUpdates and waits before the next poll, as retryPolicy spaces
-// them; false means ctx ended and the poller should stop.
-func (p *Poller) failed(ctx context.Context, err error, failures int) bool {
+// failed answers the failures-th failed getUpdates in a row: it logs it and waits before
+// the next poll, as retryPolicy spaces them. keep is false once ctx ended; fatal is a
+// refused token's error, which ends polling at once.
+func (p *Poller) failed(ctx context.Context, err error, failures int) (keep bool, fatal error) {
 	if ctx.Err() != nil {
-		return false
+		return false, nil
+	}
+	if errors.Is(err, ErrUnauthorized) {
+		return false, err // no pause makes a revoked token good again
 	}
 	delay := retryPolicy.Delay(failures, rand.Float64())
 	p.cfg.Logger.Warn("getUpdates failed", slog.Any("err", err), slog.Int("failures", failures), slog.String("retry_in", delay.String()))
-	return backoff.Sleep(ctx, delay) == nil
+	return backoff.Sleep(ctx, delay) == nil, nil
 }
 
 // retryPolicy spaces the polls after getUpdates failed: 0.5–1 s at first, doubling, to

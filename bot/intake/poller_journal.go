@@ -51,11 +51,12 @@ func (p *Poller) runJournaled(ctx context.Context) error {
 		}
 		raw, err := p.getUpdates(ctx, getUpdates{Offset: p.offset.Load(), Limit: p.cfg.Limit, Timeout: int(p.cfg.Timeout / time.Second), AllowedUpdates: p.cfg.AllowedUpdates}, p.cfg.Timeout+15*time.Second)
 		if err != nil {
-			if errors.Is(err, ErrUnauthorized) && ctx.Err() == nil {
-				return err
-			}
 			failures++
-			if !p.failed(ctx, err, failures) {
+			keep, fatal := p.failed(ctx, err, failures)
+			if fatal != nil {
+				return fatal
+			}
+			if !keep {
 				break
 			}
 			continue
@@ -101,7 +102,7 @@ func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error 
 	}
 	p.offset.Store(last + 1)
 	for _, u := range ups {
-		if err := p.journal.submit(u, nil); err != nil {
+		if _, err := p.journal.submit(u, nil); err != nil {
 			p.cfg.Logger.Warn("journaled update left for the next process", slog.Int64("update", u.UpdateId), slog.Any("err", err))
 		}
 	}

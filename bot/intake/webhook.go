@@ -256,7 +256,7 @@ func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotg
 	}
 	w.taken(rw, id)
 	// Journaled: whatever happens to it now, the journal has it for a replay.
-	if err := w.journal.submit(u, w.finishOnce()); err != nil {
+	if _, err := w.journal.submit(u, w.finishOnce()); err != nil {
 		w.log.Debug("journaled update left for the next process", slog.Int64("update", id), slog.Any("err", err))
 	}
 }

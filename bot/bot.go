@@ -43,6 +43,10 @@ type Config struct {
 	// left unfinished after this one started (a redeploy's old process, stopped or killed
 	// during the overlap); 0 means 15s.
 	JournalSweep time.Duration
+	// Cluster, with a Journal, makes this process a member of a cluster of bot processes:
+	// what it journals goes to the member hosting the update's user, what is forwarded here
+	// comes in through Accept. Nil is a process on its own.
+	Cluster Cluster
 	// Workers is how many Bot API requests may be in flight at once; 0 means 64.
 	Workers int
 	// MaxUnsentPerChat and MaxUnsent bound the replies queued and not yet sent, for one
@@ -160,6 +164,9 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	// the intake, the chart pool), so no line of theirs can show the token, whatever put it
 	// in: an error, a panic value, a third party's message.
 	cfg.Logger = slog.New(redact.Token(cfg.Token).Handler(cfg.Logger.Handler()))
+	if cfg.Cluster != nil && cfg.Journal == nil {
+		return nil, errors.New("bot: a cluster member needs a durable store and its journal")
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
@@ -225,7 +232,11 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 	}
 	switch {
 	case cfg.Webhook && cfg.Journal != nil:
-		b.webhook = intake.NewJournaledWebhook(b.runtime, journal, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log, JournalSweep: cfg.JournalSweep})
+		wc := intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log, JournalSweep: cfg.JournalSweep}
+		if cfg.Cluster != nil {
+			wc.Forward, wc.Leave = cfg.Cluster, cfg.Cluster.Leave
+		}
+		b.webhook = intake.NewJournaledWebhook(b.runtime, journal, wc)
 	case cfg.Webhook:
 		b.webhook = intake.NewWebhook(b.runtime, intake.WebhookConfig{Secret: cfg.WebhookSecret, Logger: b.log})
 	case cfg.Journal != nil:
@@ -238,7 +249,11 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 }
 
 func (b *Bot) pollerConfig() intake.PollerConfig {
-	return intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log, JournalSweep: b.cfg.JournalSweep}
+	pc := intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log, JournalSweep: b.cfg.JournalSweep}
+	if b.cfg.Cluster != nil {
+		pc.Forward, pc.Leave = b.cfg.Cluster, b.cfg.Cluster.Leave
+	}
+	return pc
 }
 
 // WebhookHandler serves the webhook in webhook mode (nil in polling mode), for the caller

@@ -75,6 +75,11 @@ var metrics = []metric{
 	newMetric("journal_capacity_bytes", "The most bytes the intake journal holds.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.MaxBytes) }),
 	newMetric("journal_refused_total", "Updates refused because the intake journal could not take them (full, or its server away); Telegram sends them again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Journal.Refused) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
+	newMetric("cluster_members", "Cluster members this one knows of, itself included (0 outside a cluster).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Cluster.Members) }),
+	newMetric("cluster_hosted_users", "User identities active on this member.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Cluster.Hosted) }),
+	newMetric("cluster_forwards_total", "Journaled updates this member forwarded to the member hosting their user (itself included).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Cluster.Forwards) }),
+	newMetric("cluster_forward_retries_total", "Forward tries that failed and were tried again (a member gone, joining or refusing).", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Cluster.Retries) }),
+	newMetric("cluster_forward_refusals_total", "Forwards a member refused (it was leaving, or stopping); each was tried again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Cluster.Refusals) }),
 }
 
 // chartLatencyOpts describe the chart pool's latency histogram. Its buckets run from 1 ms to

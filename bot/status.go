@@ -28,6 +28,7 @@ type Snapshot struct {
 	Store         StoreStats
 	Journal       JournalStats
 	Charts        actors.PoolStats
+	Cluster       ClusterStats
 	ChartLatency  Histogram // seconds from chart request to answer, since the start
 	UpdatesPerSec float64   // over the last minute
 	RepliesPerSec float64
@@ -51,6 +52,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Store:         b.storeStats(),
 		Journal:       b.journalStats(),
 		Charts:        b.charts.Stats(),
+		Cluster:       b.clusterStats(false),
 		ChartLatency:  readHistogram(b.chartLatency),
 		UpdatesPerSec: in,
 		RepliesPerSec: out,
@@ -135,8 +137,22 @@ func (b *Bot) journalStats() JournalStats {
 	return st
 }
 
-// Status is the supervisor's report for /status: short enough for a phone screen.
-func (b *Bot) Status() string { return b.Snapshot().String() }
+// Status is the supervisor's report for /status: short enough for a phone screen. In a
+// cluster it asks every member for its share of the users.
+func (b *Bot) Status() string {
+	s := b.Snapshot()
+	s.Cluster = b.clusterStats(true)
+	return s.String()
+}
+
+func (b *Bot) clusterStats(shares bool) ClusterStats {
+	if b.cfg.Cluster == nil {
+		return ClusterStats{}
+	}
+	st := b.cfg.Cluster.Stats(shares)
+	st.On = true
+	return st
+}
 
 func (s Snapshot) String() string {
 	r := s.Runtime
@@ -171,6 +187,7 @@ func (s Snapshot) String() string {
 			fmt.Fprintf(&sb, "journal: %d of %d updates · %s of %s · %d refused\n", j.Len, j.Cap, mib(uint64(j.Bytes)), mib(uint64(j.MaxBytes)), j.Refused)
 		}
 	}
+	sb.WriteString(s.Cluster.String())
 	c := s.Charts
 	p50, p99 := s.ChartLatency.Quantile(0.5), s.ChartLatency.Quantile(0.99)
 	fmt.Fprintf(&sb, "charts: %d queued of %d · p50 %s p99 %s since start · %d busy\n", c.Queued, c.Capacity, ms(p50), ms(p99), c.Busy)

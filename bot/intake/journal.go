@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,14 @@ type Journaled struct {
 	Raw           []byte
 }
 
+// Forwarder hands a journaled update to the process whose actor has its key, a cluster
+// member (cmd/bot adapts cluster.Member), and returns once that process has it in hand, or
+// with ctx's error; that process finishes it. It tries until then: the update is journaled,
+// so a try lost on the way loses nothing.
+type Forwarder interface {
+	Forward(ctx context.Context, key, updateID int64, raw []byte) error
+}
+
 // journalPage is how many pending updates one replay step reads.
 const journalPage = 500
 
@@ -69,8 +78,19 @@ type journaler struct {
 	s   Submitter
 	log *slog.Logger
 
+	// fwd, in a cluster, takes the updates this process journals or replays to the member
+	// of their key (perhaps this one, whose Accept then submits them here); nil submits them
+	// to s. fwdCtx ends the forwarding at stopForwarding.
+	fwd        Forwarder
+	fwdCtx     context.Context
+	stopFwd    context.CancelFunc
+	forwarding map[int64]*keyQueue // the keys with updates on their way, each in order
+	// sent holds the ids on their way to their member: apart from inflight, because the
+	// member may be this one, whose accept must then submit the update here.
+	sent map[int64]struct{}
+
 	mu       sync.Mutex
-	inflight map[int64]struct{} // submitted, not yet done: a replay must not submit them twice
+	inflight map[int64]struct{} // submitted or forwarding, not yet done: a replay must not submit them twice
 	failed   chan struct{}      // a token when an update came back not kept
 	changed  chan struct{}      // a token when an update is done
 
@@ -83,11 +103,111 @@ type journaler struct {
 // defaultSweep is how often the journal is swept for updates nobody has in hand.
 const defaultSweep = 15 * time.Second
 
-func newJournaler(j Journal, s Submitter, log *slog.Logger, sweepEvery time.Duration) *journaler {
+func newJournaler(j Journal, s Submitter, log *slog.Logger, sweepEvery time.Duration, fwd Forwarder) *journaler {
 	if sweepEvery <= 0 {
 		sweepEvery = defaultSweep
 	}
-	return &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1), sweepEvery: sweepEvery}
+	jr := &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1), sweepEvery: sweepEvery}
+	if fwd != nil {
+		jr.fwd, jr.forwarding, jr.sent = fwd, map[int64]*keyQueue{}, map[int64]struct{}{}
+		jr.fwdCtx, jr.stopFwd = context.WithCancel(context.Background())
+	}
+	return jr
+}
+
+// keyQueue is one key's updates waiting to be forwarded, oldest first: one key's go one at a
+// time, so its member gets them in the order they were journaled (the store would refuse a
+// later one committed first, and it would come back at the next replay: correct, but slow).
+type keyQueue struct {
+	items []forwardItem
+}
+
+type forwardItem struct {
+	id   int64
+	raw  []byte
+	done func()
+}
+
+// forward queues u behind its key's updates on their way to their member; one goroutine per
+// key with updates queued forwards them.
+func (jr *journaler) forward(u *gotgbot.Update, raw []byte, done func()) bool {
+	id := u.UpdateId
+	key, _ := actors.KeyOf(u)
+	jr.mu.Lock()
+	if _, ok := jr.sent[id]; ok {
+		jr.mu.Unlock()
+		if done != nil {
+			done()
+		}
+		return false
+	}
+	jr.sent[id] = struct{}{}
+	q, busy := jr.forwarding[key]
+	if !busy {
+		q = &keyQueue{}
+		jr.forwarding[key] = q
+	}
+	// raw may be the webhook's request buffer, reused once the request is answered.
+	q.items = append(q.items, forwardItem{id: id, raw: bytes.Clone(raw), done: done})
+	jr.mu.Unlock()
+	if !busy {
+		go jr.forwardKey(key, q)
+	}
+	return true
+}
+
+// forwardKey forwards q's updates in order until it is empty.
+func (jr *journaler) forwardKey(key int64, q *keyQueue) {
+	for {
+		jr.mu.Lock()
+		if len(q.items) == 0 {
+			delete(jr.forwarding, key)
+			jr.mu.Unlock()
+			return
+		}
+		it := q.items[0]
+		q.items = q.items[1:]
+		jr.mu.Unlock()
+		// Once the member has it, it is that member's to finish (and its journaler's to
+		// count in flight); this one forgets it. The journal keeps it until it is finished.
+		err := jr.fwd.Forward(jr.fwdCtx, key, it.id, it.raw)
+		jr.mu.Lock()
+		delete(jr.sent, it.id)
+		jr.mu.Unlock()
+		if err != nil && jr.fwdCtx.Err() == nil {
+			jr.log.Warn("journaled update not forwarded; replayed later", slog.Int64("update", it.id), slog.Int64("key", key), slog.Any("err", err))
+			signal(jr.failed)
+		}
+		signal(jr.changed)
+		if it.done != nil {
+			it.done()
+		}
+	}
+}
+
+// leave begins a cluster member's drain: it leaves the cluster (f), then gives up the
+// forwards still trying, whose updates stay journaled for the members that carry on (each
+// replays the journal when a member leaves). What is in this member's runtime is left for
+// drain to wait on.
+func (jr *journaler) leave(f func()) {
+	if jr.fwd == nil {
+		return
+	}
+	if f != nil {
+		f()
+	}
+	jr.stopFwd()
+}
+
+// accept takes an update another process forwarded (or this one, to itself): it goes to
+// this process's runtime, and is finished in the journal here once the runtime is done.
+func (jr *journaler) accept(raw []byte) error {
+	u, err := DecodeUpdate(raw)
+	if err != nil {
+		return fmt.Errorf("intake: forwarded update: %w", err)
+	}
+	_, err = jr.take(u, nil)
+	return err
 }
 
 // item is u as the journal keeps it.
@@ -96,9 +216,19 @@ func item(u *gotgbot.Update, raw []byte) Journaled {
 	return Journaled{UpdateID: u.UpdateId, Key: key, Raw: raw}
 }
 
-// submit hands u to the runtime unless it is already there, and says whether it did; done,
-// if not nil, is called once u is done, kept or not (at once when it was there already).
-func (jr *journaler) submit(u *gotgbot.Update, done func()) (bool, error) {
+// submit hands u to the runtime, or in a cluster to the member of its key, unless it is
+// already on its way, and says whether it did; raw is u as journaled. done, if not nil, is
+// called once u is done, kept or not, or in a cluster once its member has it (at once when
+// it was on its way already).
+func (jr *journaler) submit(u *gotgbot.Update, raw []byte, done func()) (bool, error) {
+	if jr.fwd != nil {
+		return jr.forward(u, raw, done), nil
+	}
+	return jr.take(u, done)
+}
+
+// take hands u to this process's runtime unless it is there already; see submit.
+func (jr *journaler) take(u *gotgbot.Update, done func()) (bool, error) {
 	id := u.UpdateId
 	jr.mu.Lock()
 	if _, ok := jr.inflight[id]; ok {
@@ -247,7 +377,7 @@ func (jr *journaler) handOver(ctx context.Context, upTo int64) (n int, newest in
 				}
 				continue
 			}
-			handed, err := jr.submit(u, nil)
+			handed, err := jr.submit(u, it.Raw, nil)
 			if err != nil {
 				return n, after, err
 			}
@@ -317,11 +447,12 @@ func (jr *journaler) replayUntil(ctx context.Context) error {
 	}
 }
 
-// pending returns how many submitted updates are not done.
+// pending returns how many submitted updates are not done, and in a cluster how many are
+// on their way to their member.
 func (jr *journaler) pending() int {
 	jr.mu.Lock()
 	defer jr.mu.Unlock()
-	return len(jr.inflight)
+	return len(jr.inflight) + len(jr.sent)
 }
 
 // drain waits until every submitted update is done, or ctx ends; it returns how many are

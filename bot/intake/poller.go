@@ -62,6 +62,13 @@ type PollerConfig struct {
 	// JournalSweep is how often, with a journal, it is swept for updates no process has
 	// in hand (see journaler.sweep); 0 means 15s.
 	JournalSweep time.Duration
+	// Forward, with a journal, makes this process a cluster member: the updates it
+	// journals go to the member of their key through Forward, and Accept takes the ones
+	// forwarded here. Leave, called as the drain begins, takes this member out of the
+	// cluster, so that no update is forwarded here any more; the drain then waits for the
+	// updates this member has in hand.
+	Forward Forwarder
+	Leave   func()
 }
 
 // While updates are in flight, Telegram answers getUpdates at once (the in-flight updates

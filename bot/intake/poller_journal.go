@@ -20,7 +20,7 @@ import (
 // unfinished updates to s, and again, between polls, after one was not kept.
 func NewJournaledPoller(api API, s Submitter, j Journal, cfg PollerConfig) *Poller {
 	p := NewPoller(api, nil, cfg)
-	p.journal = newJournaler(j, s, p.cfg.Logger, p.cfg.JournalSweep)
+	p.journal = newJournaler(j, s, p.cfg.Logger, p.cfg.JournalSweep, cfg.Forward)
 	return p
 }
 
@@ -78,6 +78,7 @@ func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error 
 	}
 	batch := make([]Journaled, 0, len(raw))
 	ups := make([]*gotgbot.Update, 0, len(raw))
+	raws := make([][]byte, 0, len(raw))
 	last := int64(0)
 	for _, r := range raw {
 		u, err := DecodeUpdate(r)
@@ -96,13 +97,14 @@ func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error 
 		last = max(last, u.UpdateId)
 		batch = append(batch, item(u, r))
 		ups = append(ups, u)
+		raws = append(raws, r)
 	}
 	if err := p.appendAll(ctx, batch); err != nil {
 		return err
 	}
 	p.offset.Store(last + 1)
-	for _, u := range ups {
-		if _, err := p.journal.submit(u, nil); err != nil {
+	for i, u := range ups {
+		if _, err := p.journal.submit(u, raws[i], nil); err != nil {
 			p.cfg.Logger.Warn("journaled update left for the next process", slog.Int64("update", u.UpdateId), slog.Any("err", err))
 		}
 	}
@@ -140,6 +142,7 @@ func (p *Poller) appendAll(ctx context.Context, batch []Journaled) error {
 
 // drainJournaled waits for the submitted updates and confirms the journaled offset.
 func (p *Poller) drainJournaled(ctx context.Context) error {
+	p.journal.leave(p.cfg.Leave)
 	left := p.journal.drain(ctx)
 	var discard []json.RawMessage
 	offset := p.offset.Load()
@@ -151,4 +154,20 @@ func (p *Poller) drainJournaled(ctx context.Context) error {
 		return fmt.Errorf("intake: %d journaled updates unfinished at shutdown, left for the next run: %w", left, ctx.Err())
 	}
 	return nil
+}
+
+// Accept takes an update another cluster member forwarded here (see PollerConfig.Forward):
+// it returns once this member's runtime has it.
+func (p *Poller) Accept(raw []byte) error {
+	if p.journal == nil {
+		return errors.New("intake: a poller without a journal takes no forwarded updates")
+	}
+	return p.journal.accept(raw)
+}
+
+// Replay has the journal replayed soon (see Webhook.Replay).
+func (p *Poller) Replay() {
+	if p.journal != nil {
+		signal(p.journal.failed)
+	}
 }

@@ -44,6 +44,13 @@ type WebhookConfig struct {
 	// JournalSweep is how often, with a journal, it is swept for updates no process has
 	// in hand (see journaler.sweep); 0 means 15s.
 	JournalSweep time.Duration
+	// Forward, with a journal, makes this process a cluster member: the updates it
+	// journals go to the member of their key through Forward, and Accept takes the ones
+	// forwarded here. Leave, called as the drain begins, takes this member out of the
+	// cluster, so that no update is forwarded here any more; the drain then waits for the
+	// updates this member has in hand.
+	Forward Forwarder
+	Leave   func()
 }
 
 // Webhook is the http.Handler Telegram POSTs updates to in webhook mode. It answers 200
@@ -137,7 +144,7 @@ func NewWebhook(d Deliverer, cfg WebhookConfig) *Webhook {
 func NewJournaledWebhook(s Submitter, j Journal, cfg WebhookConfig) *Webhook {
 	w := NewWebhook(nil, cfg)
 	w.open.Store(false)
-	w.journal = newJournaler(j, s, w.log, cfg.JournalSweep)
+	w.journal = newJournaler(j, s, w.log, cfg.JournalSweep, cfg.Forward)
 	return w
 }
 
@@ -256,7 +263,7 @@ func (w *Webhook) takeJournaled(rw http.ResponseWriter, r *http.Request, u *gotg
 	}
 	w.taken(rw, id)
 	// Journaled: whatever happens to it now, the journal has it for a replay.
-	if _, err := w.journal.submit(u, w.finishOnce()); err != nil {
+	if _, err := w.journal.submit(u, raw, w.finishOnce()); err != nil {
 		w.log.Debug("journaled update left for the next process", slog.Int64("update", id), slog.Any("err", err))
 	}
 }
@@ -386,6 +393,7 @@ func (w *Webhook) Drain(ctx context.Context) error {
 	}
 	// The journal's replays and sweeps hand the runtime updates no request is waiting on.
 	if w.journal != nil {
+		w.journal.leave(w.cfg.Leave)
 		if n := w.journal.drain(ctx); n > 0 {
 			return fmt.Errorf("intake: webhook drained with %d journaled updates unfinished: %w", n, ctx.Err())
 		}
@@ -523,3 +531,20 @@ func (r *recent) markDelivered(id int64) {
 
 // forget removes id at once; its ring slot is left to be overwritten.
 func (r *recent) forget(id int64) { delete(r.ids, id) }
+
+// Accept takes an update another cluster member forwarded here (see WebhookConfig.Forward):
+// it returns once this member's runtime has it.
+func (w *Webhook) Accept(raw []byte) error {
+	if w.journal == nil {
+		return errors.New("intake: a webhook without a journal takes no forwarded updates")
+	}
+	return w.journal.accept(raw)
+}
+
+// Replay has the journal replayed soon: a cluster member left, and the updates it had in
+// hand and did not finish are journaled, waiting for their keys' new members.
+func (w *Webhook) Replay() {
+	if w.journal != nil {
+		signal(w.journal.failed)
+	}
+}

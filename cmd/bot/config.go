@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ type config struct {
 	floodRate                       float64
 	floodBurst                      int
 	chartWorkers, chartQueue        int
+
+	cluster, clusterProvider, clusterAddr, clusterPeers string
+	clusterManagePort                                   int
 }
 
 // setting documents one flag and the environment variable that sets its default. The
@@ -82,6 +86,11 @@ var settings = []setting{
 	{"flood-burst", "BOT_FLOOD_BURST", "messages one user may send at once before -flood-rate applies"},
 	{"chart-workers", "BOT_CHART_WORKERS", "chart renderers; 0 means one per CPU"},
 	{"chart-queue", "BOT_CHART_QUEUE", "charts waiting or drawing before users are told to try again; 0 means 8 per renderer"},
+	{"cluster", "BOT_CLUSTER", "cluster name: this process is one member of a cluster of bot processes on one -store; empty runs one process"},
+	{"cluster-provider", "BOT_CLUSTER_PROVIDER", "how members find each other: automanaged (a static list), k8s (the Kubernetes API) or dns (a name resolving to every member; the default on Render)"},
+	{"cluster-addr", "BOT_CLUSTER_ADDR", "this member's remote (gRPC) host:port, which the other members connect to; with dns the host may be left out"},
+	{"cluster-manage-port", "BOT_CLUSTER_MANAGE_PORT", "automanaged and dns: the port of this member's health endpoint, which the others probe"},
+	{"cluster-peers", "BOT_CLUSTER_PEERS", "automanaged: every member's host:manage-port, comma-separated; dns: the name to resolve (default RENDER_DISCOVERY_SERVICE)"},
 }
 
 func lookup(flagName string) setting {
@@ -204,6 +213,21 @@ func newFlagSet(getenv func(string) string, out io.Writer) *flagSet {
 	bind(fs, &c.floodBurst, "flood-burst", 30, fs.IntVar, asCount)
 	bind(fs, &c.chartWorkers, "chart-workers", 0, fs.IntVar, asCount)
 	bind(fs, &c.chartQueue, "chart-queue", 0, fs.IntVar, asCount)
+	// Render names all instances of a scaled service RENDER_DISCOVERY_SERVICE.
+	providerDefault, peersDefault := "automanaged", ""
+	if d := strings.TrimSpace(getenv("RENDER_DISCOVERY_SERVICE")); d != "" {
+		providerDefault, peersDefault = "dns", d
+	}
+	bind(fs, &c.cluster, "cluster", "", fs.StringVar, asText)
+	bind(fs, &c.clusterProvider, "cluster-provider", providerDefault, fs.StringVar, asText)
+	// A Kubernetes pod learns its address from the downward API (deploy/k8s sets POD_IP).
+	addrDefault := ":7000"
+	if ip := strings.TrimSpace(getenv("POD_IP")); ip != "" {
+		addrDefault = net.JoinHostPort(ip, "7000")
+	}
+	bind(fs, &c.clusterAddr, "cluster-addr", addrDefault, fs.StringVar, asText)
+	bind(fs, &c.clusterManagePort, "cluster-manage-port", 6330, fs.IntVar, asCount)
+	bind(fs, &c.clusterPeers, "cluster-peers", peersDefault, fs.StringVar, asText)
 	return fs
 }
 
@@ -248,6 +272,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			errs = append(errs, fmt.Errorf("-webhook-url (env %s): %q is not an http(s) URL", lookup("webhook-url").env, c.webhookURL))
 		}
 	}
+	if c.cluster != "" {
+		errs = append(errs, c.clusterErrs()...)
+	}
 	if !validSecret(c.webhookSecret) {
 		if c.webhookURL != "" {
 			// The bot registers the webhook itself, so it may turn any secret into one
@@ -259,6 +286,30 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// clusterErrs checks the cluster settings, which only a cluster member reads.
+func (c config) clusterErrs() []error {
+	var errs []error
+	if c.store == "memory" {
+		errs = append(errs, fmt.Errorf("-cluster %q: a cluster needs a durable store its members share (-store redis://…): the memory store is one process's", c.cluster))
+	}
+	switch c.clusterProvider {
+	case "automanaged", "dns":
+		if strings.TrimSpace(c.clusterPeers) == "" {
+			errs = append(errs, fmt.Errorf("-cluster-peers (env %s): the %s provider needs its peers", lookup("cluster-peers").env, c.clusterProvider))
+		}
+	case "k8s":
+	default:
+		errs = append(errs, fmt.Errorf("-cluster-provider (env %s) %q: must be automanaged, k8s or dns", lookup("cluster-provider").env, c.clusterProvider))
+	}
+	if c.clusterManagePort < 1 || c.clusterManagePort > 65535 {
+		errs = append(errs, fmt.Errorf("-cluster-manage-port (env %s) %d: not a port number", lookup("cluster-manage-port").env, c.clusterManagePort))
+	}
+	if c.mode == "polling" {
+		errs = append(errs, fmt.Errorf("-cluster %q: a cluster takes updates by webhook (-mode webhook) for now; polling members need the polling lease", c.cluster))
+	}
+	return errs
 }
 
 // validSecret applies Telegram's rule for secret tokens; empty means none.

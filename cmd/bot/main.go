@@ -92,12 +92,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	log := slog.New(redact.Token(cfg.token).Handler(slog.NewJSONHandler(stderr, nil)))
-	b, closeStore, err := newBot(cfg, botConfig(cfg, cfg.token, cfg.apiURL, log), cfg.admins)
+	bc := botConfig(cfg, cfg.token, cfg.apiURL, log)
+	var mb *member
+	if cfg.cluster != "" {
+		if mb, err = newMember(cfg, log); err != nil {
+			log.Error("cannot start", slog.Any("err", err))
+			return 1
+		}
+		bc.Cluster = mb
+	}
+	b, closeStore, err := newBot(cfg, bc, cfg.admins)
 	if err != nil {
 		log.Error("cannot start", slog.Any("err", err))
 		return 1
 	}
 	defer closeStore()
+	if mb != nil {
+		// A member joins before the bot runs: the bot's first act is to replay the journal,
+		// forwarding each update to its user's member.
+		if err := mb.start(ctx, b); err != nil {
+			log.Error("cannot join the cluster", slog.Any("err", err))
+			return 1
+		}
+		defer mb.Leave()
+	}
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		log.Error("cannot listen", slog.String("addr", cfg.listen), slog.Any("err", err))

@@ -26,6 +26,7 @@ func TestParseConfig(t *testing.T) {
 			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
 			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
 			rateGlobal: 30, rateChat: 1, rateGroup: 20, floodRate: 2, floodBurst: 30,
+			clusterProvider: "automanaged", clusterAddr: ":7000", clusterManagePort: 6330,
 		}
 		if change != nil {
 			change(&c)
@@ -108,6 +109,24 @@ func TestParseConfig(t *testing.T) {
 		{name: "memory despite REDIS_URL", args: []string{"-store", "memory"}, env: map[string]string{"REDIS_URL": "redis://kv:6379"}, want: defaults(nil)},
 		{name: "bad store", args: []string{"-store", "postgres://:hunter2@db"}, err: `-store (env BOT_STORE, or REDIS_URL): must be memory or a redis://`},
 		{name: "stray argument", args: []string{"serve"}, err: `unexpected argument "serve"`},
+		{
+			name: "cluster member",
+			env: map[string]string{"BOT_CLUSTER": "bots", "BOT_MODE": "webhook", "REDIS_URL": "redis://kv:6379", "BOT_CLUSTER_ADDR": "10.0.0.5:7000",
+				"BOT_CLUSTER_PEERS": "10.0.0.5:6330, 10.0.0.6:6330"},
+			want: defaults(func(c *config) {
+				c.cluster, c.mode, c.store, c.clusterAddr, c.clusterPeers = "bots", "webhook", "redis://kv:6379", "10.0.0.5:7000", "10.0.0.5:6330, 10.0.0.6:6330"
+			}),
+		},
+		{
+			name: "cluster on Render",
+			env:  map[string]string{"BOT_CLUSTER": "bots", "BOT_MODE": "webhook", "REDIS_URL": "redis://kv:6379", "RENDER_DISCOVERY_SERVICE": "troupe-discovery"},
+			want: defaults(func(c *config) {
+				c.cluster, c.mode, c.store, c.clusterProvider, c.clusterPeers = "bots", "webhook", "redis://kv:6379", "dns", "troupe-discovery"
+			}),
+		},
+		{name: "cluster on the memory store", args: []string{"-cluster", "bots", "-mode", "webhook", "-cluster-peers", "a:1"}, err: "a cluster needs a durable store"},
+		{name: "cluster without peers", args: []string{"-cluster", "bots", "-mode", "webhook", "-store", "redis://kv:6379"}, err: "-cluster-peers (env BOT_CLUSTER_PEERS): the automanaged provider needs its peers"},
+		{name: "cluster provider unknown", args: []string{"-cluster", "bots", "-mode", "webhook", "-store", "redis://kv:6379", "-cluster-provider", "consul"}, err: `-cluster-provider (env BOT_CLUSTER_PROVIDER) "consul"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -304,3 +304,23 @@ func (a *auditor) never429() (Latency, int) {
 	}
 	return summarize(h), n
 }
+
+// recovery is how long after at (since the run began) the last message sent before it and
+// answered after it was answered: for a member killed at at, how long its users waited.
+func (a *auditor) recovery(at time.Duration) time.Duration {
+	var worst int64
+	for i := range a.users {
+		u := &a.users[i]
+		u.mu.Lock()
+		for _, r := range u.recs {
+			if r.at >= int64(at) || r.latUS == 0 {
+				continue
+			}
+			if done := r.at + int64(r.latUS)*1000 - int64(at); done > worst {
+				worst = done
+			}
+		}
+		u.mu.Unlock()
+	}
+	return time.Duration(worst)
+}

@@ -37,7 +37,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var t target = troupe
-	if cfg.botCmd != "" {
+	switch {
+	case cfg.members > 0:
+		t = members{line: cfg.botCmd, n: cfg.members, plan: cfg.plan}
+	case cfg.botCmd != "":
 		t = command{line: cfg.botCmd}
 	}
 	var progress io.Writer = stderr

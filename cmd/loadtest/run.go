@@ -88,6 +88,9 @@ func loadOn(ctx context.Context, cfg config, t target, st *storeRun, progress io
 	}
 	self, _ := selfUsage()
 	a.begin()
+	if ls, ok := bot.(interface{ loadStarted() }); ok {
+		ls.loadStarted() // a cluster's planned kills and joins count from here
+	}
 	tl := &timeline{a: a}
 	monitorDone := make(chan struct{})
 	stopMonitor := make(chan struct{})
@@ -137,6 +140,14 @@ func loadOn(ctx context.Context, cfg config, t target, st *storeRun, progress io
 	}
 	r := newReport(cfg, t.name(), bot.inProcess(), a, stats, m)
 	r.setStore(st, storeCPU)
+	if mr, ok := bot.(*membersRun); ok {
+		r.Members = mr.reports()
+		if k := mr.killedAt(); k > 0 {
+			r.KilledAtS, r.RecoveryS = round2(k.Seconds()), round2(a.recovery(k).Seconds())
+		}
+		r.DuplicatesAllowed = cfg.plan != (plan{})
+		r.judge()
+	}
 	return r, nil
 }
 

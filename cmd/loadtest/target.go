@@ -29,6 +29,8 @@ type botEnv struct {
 	log           io.Writer // the bot's logs or output; nil discards them
 	// Webhook mode: where the bot listens, and the webhook it registers.
 	listen, webhookURL, webhookSecret string
+	// extra is more of a spawned bot's environment (a cluster member's settings).
+	extra []string
 }
 
 // target is a bot to load-test.
@@ -158,6 +160,7 @@ func (c command) start(env botEnv) (running, error) {
 		_, port, _ := net.SplitHostPort(env.listen)
 		cmd.Env = append(cmd.Env, "BOT_MODE=webhook", "WEBHOOK_URL="+env.webhookURL, "WEBHOOK_SECRET="+env.webhookSecret, "PORT="+port)
 	}
+	cmd.Env = append(cmd.Env, env.extra...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	r := &commandRun{line: c.line, done: make(chan struct{})}
 	out := io.Writer(&r.tail)

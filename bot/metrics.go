@@ -74,6 +74,9 @@ var metrics = []metric{
 	newMetric("journal_capacity", "The most updates the intake journal holds; past it intake refuses (webhook 503).", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.Cap) }),
 	newMetric("journal_capacity_bytes", "The most bytes the intake journal holds.", prometheus.GaugeValue, func(s Snapshot) float64 { return float64(s.Journal.MaxBytes) }),
 	newMetric("journal_refused_total", "Updates refused because the intake journal could not take them (full, or its server away); Telegram sends them again.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Journal.Refused) }),
+	newMetric("polling_lease_held", "1 while this process holds the polling lease (it polls), 0 while it stands by or polls without a lease.", prometheus.GaugeValue, func(s Snapshot) float64 { return map[bool]float64{true: 1}[s.Lease.Held] }),
+	newMetric("polling_lease_acquired_total", "Times this process acquired the polling lease.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Lease.Acquired) }),
+	newMetric("polling_lease_lost_total", "Times this process lost the polling lease (renewal refused, or its store away past the TTL) and stopped polling.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Lease.Lost) }),
 	newMetric("replies_failed_total", "Bot API requests that failed for good.", prometheus.CounterValue, func(s Snapshot) float64 { return float64(s.Sender.Failed) }),
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +34,11 @@ type config struct {
 	// sandbox's, whose transcript waits for each line's confirmation, which the journal
 	// would give before the replies.
 	noJournal bool
-	version   bool
+	// leaseHolder is the name this process holds the polling lease under (durable store,
+	// polling mode), shown by /status; parseConfig makes it hostname:pid. Not a flag: a
+	// cluster member passes its member id.
+	leaseHolder string
+	version     bool
 
 	idleTimeout     time.Duration
 	maxResident     int
@@ -258,7 +263,19 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			errs = append(errs, fmt.Errorf("-webhook-secret (env %s): 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule), unless -webhook-url is set and the bot registers the webhook itself", lookup("webhook-secret").env))
 		}
 	}
+	c.leaseHolder = defaultLeaseHolder()
 	return c, errors.Join(errs...)
+}
+
+// defaultLeaseHolder names this process hostname:pid: unique among the processes sharing a
+// store, be they on one machine or in containers (whose pid may be 1 in all of them, but
+// whose hostnames differ).
+func defaultLeaseHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
 // validSecret applies Telegram's rule for secret tokens; empty means none.

@@ -50,27 +50,37 @@ const leaseRenewShare = 0.3
 // again once it lost it, until ctx ends.
 func (p *Poller) runLeased(ctx context.Context) error {
 	for {
-		token, ttl, ok := p.standby(ctx)
+		g, ok := p.standby(ctx)
 		if !ok {
 			return nil
 		}
-		if err := p.hold(ctx, token, ttl); err != nil || ctx.Err() != nil {
+		if err := p.hold(ctx, g); err != nil || ctx.Err() != nil {
 			return err
 		}
 	}
 }
 
+// leaseGrant is one acquisition of the lease: its token, its TTL, and until when it is
+// valid for all this process knows.
+type leaseGrant struct {
+	token      int64
+	ttl        time.Duration
+	validUntil time.Time
+}
+
 // standby tries to acquire the lease every LeaseRetry (jittered, so that standbys do not
-// ask in step) until it does, or ctx ends (ok false). It never calls getUpdates.
-func (p *Poller) standby(ctx context.Context) (token int64, ttl time.Duration, ok bool) {
+// ask in step) until it does, or ctx ends (ok false). It never calls getUpdates. The lease
+// is valid until its TTL from before it was asked, for all this process knows.
+func (p *Poller) standby(ctx context.Context) (g leaseGrant, ok bool) {
 	for attempt := 1; ; attempt++ {
+		sent := time.Now()
 		token, ttl, err := p.cfg.Lease.Acquire(ctx)
 		if err == nil {
-			return token, ttl, true
+			return leaseGrant{token: token, ttl: ttl, validUntil: sent.Add(ttl)}, true
 		}
 		switch {
 		case ctx.Err() != nil:
-			return 0, 0, false
+			return leaseGrant{}, false
 		case errors.Is(err, ErrLeaseHeld):
 			if attempt == 1 {
 				p.cfg.Logger.Info("polling lease held by another process; standing by", slog.Any("err", err))
@@ -80,7 +90,7 @@ func (p *Poller) standby(ctx context.Context) (token int64, ttl time.Duration, o
 		}
 		// ±20 %: a few standbys spread out, and one takes over within 1.2 retries.
 		if backoff.Sleep(ctx, time.Duration(float64(p.cfg.LeaseRetry)*(0.8+0.4*rand.Float64()))) != nil {
-			return 0, 0, false
+			return leaseGrant{}, false
 		}
 	}
 }
@@ -89,7 +99,8 @@ func (p *Poller) standby(ctx context.Context) (token int64, ttl time.Duration, o
 // renewing the lease meanwhile. On ctx's end it confirms what it journaled and releases the
 // lease, so that a successor polls at once; on a lost lease it returns nil, for Run to
 // stand by again, and what it journaled stays for whoever holds the lease.
-func (p *Poller) hold(ctx context.Context, token int64, ttl time.Duration) error {
+func (p *Poller) hold(ctx context.Context, g leaseGrant) error {
+	token, ttl := g.token, g.ttl
 	p.leaseToken.Store(token)
 	p.leaseHeld.Store(true)
 	p.leaseAcquired.Add(1)
@@ -99,7 +110,7 @@ func (p *Poller) hold(ctx context.Context, token int64, ttl time.Duration) error
 	renewing := make(chan struct{})
 	go func() {
 		defer close(renewing)
-		p.renew(lctx, lose, token, ttl, time.Now().Add(ttl))
+		p.renew(lctx, lose, g)
 	}()
 	err := p.pollJournaled(lctx, token)
 	if err != nil {
@@ -109,6 +120,7 @@ func (p *Poller) hold(ctx context.Context, token int64, ttl time.Duration) error
 	lose(nil)
 	<-renewing
 	p.leaseHeld.Store(false)
+	p.blocked.Store(false) // a journal full a moment ago is the next holder's to wait for
 	if ctx.Err() == nil && !errors.Is(err, ErrUnauthorized) {
 		p.leaseLost.Add(1)
 		log.Warn("polling lease lost; stopped polling, standing by", slog.Any("err", lost))
@@ -136,7 +148,8 @@ func (p *Poller) hold(ctx context.Context, token int64, ttl time.Duration) error
 // through lose, when a renewal is refused or when none succeeded before validUntil: by
 // then, for all this process can know, the lease expired and another may hold it.
 // validUntil counts from before each renewal was sent, so it never runs past the server's.
-func (p *Poller) renew(ctx context.Context, lose context.CancelCauseFunc, token int64, ttl time.Duration, validUntil time.Time) {
+func (p *Poller) renew(ctx context.Context, lose context.CancelCauseFunc, g leaseGrant) {
+	token, ttl, validUntil := g.token, g.ttl, g.validUntil
 	every := time.Duration(float64(ttl) * leaseRenewShare)
 	t := time.NewTimer(every)
 	defer t.Stop()

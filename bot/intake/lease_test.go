@@ -47,17 +47,7 @@ func (tk *taker) count(id int64) int {
 // await waits until tk got update id.
 func (tk *taker) await(tb testing.TB, id int64) {
 	tb.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case got := <-tk.seen:
-			if got == id {
-				return
-			}
-		case <-deadline:
-			tb.Fatalf("update %d was not submitted", id)
-		}
-	}
+	awaitUpdate(tb, tk.seen, id)
 }
 
 // leased is one poller under the polling lease, as one process runs it.
@@ -119,16 +109,23 @@ func (lp *leased) waitHeld(tb testing.TB, held bool) {
 	}
 }
 
+// leaseSetup starts the Redis and the Bot API the pollers of a test share.
+func leaseSetup(tb testing.TB) (*redistest.Server, *emulator.Server) {
+	tb.Helper()
+	srv := redistest.Start(tb, redistest.Options{})
+	emu, err := emulator.New(emulator.Config{Token: token})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { emu.Close() })
+	return srv, emu
+}
+
 // TestLeaseOnePollerAtATime: of two pollers on one journal, the one holding the lease
 // polls and the other stands by without calling getUpdates; when the holder stops it
 // releases the lease and the other takes over at once, from where the holder left off.
 func TestLeaseOnePollerAtATime(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	emu, err := emulator.New(emulator.Config{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	srv, emu := leaseSetup(t)
 	a := startLeased(t, emu, srv.URL, "a", 2*time.Second)
 	a.waitHeld(t, true)
 	b := startLeased(t, emu, srv.URL, "b", 2*time.Second)
@@ -171,12 +168,7 @@ func TestLeaseOnePollerAtATime(t *testing.T) {
 // lease while it was paused) stops polling at once and stands by; it polls again only once
 // it acquires the lease anew.
 func TestLeaseStolenStopsPolling(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	emu, err := emulator.New(emulator.Config{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	srv, emu := leaseSetup(t)
 	a := startLeased(t, emu, srv.URL, "a", time.Second)
 	a.waitHeld(t, true)
 
@@ -216,12 +208,7 @@ func TestLeaseStolenStopsPolling(t *testing.T) {
 // TTL gives the lease up (for all it knows another holds it now) and stops fetching; once
 // the store is back it acquires the lease again and polls.
 func TestLeaseStoreAwayStopsPolling(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	emu, err := emulator.New(emulator.Config{Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	srv, emu := leaseSetup(t)
 	a := startLeased(t, emu, srv.URL, "a", 600*time.Millisecond)
 	a.waitHeld(t, true)
 	srv.Pause()

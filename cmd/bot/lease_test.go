@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -94,11 +93,7 @@ func TestPollingLeaseFailover(t *testing.T) {
 func leaseFailover(t *testing.T, bin, token string, sig syscall.Signal) {
 	srv := redistest.Start(t, redistest.Options{})
 	const users, perUser = 1000, 10
-	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Close()
+	emu := quietEmulator(t, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	holderPolls, holderAPI := watchPolls(t, emu)

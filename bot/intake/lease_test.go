@@ -222,3 +222,52 @@ func TestLeaseStoreAwayStopsPolling(t *testing.T) {
 		t.Errorf("after the store came back: %+v, want lost once, acquired twice", st)
 	}
 }
+
+// TestLeaseFencedAppendConfirmsNothing: a holder that does not know yet that it lost the
+// lease (its next renewal is far off, as for a process paused past its TTL) fetches a batch,
+// and the journal refuses it for its stale token: nothing is journaled, submitted or
+// confirmed, the poller stops polling at once, and the update is the next holder's.
+func TestLeaseFencedAppendConfirmsNothing(t *testing.T) {
+	srv, emu := leaseSetup(t)
+	a := startLeased(t, emu, srv.URL, "a", time.Minute) // renewed every 18 s: not in this test
+	a.waitHeld(t, true)
+	if err := emu.WaitPolling(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	j, err := redisstore.OpenJournal(context.Background(), redisstore.JournalConfig{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	thief := j.Lease(time.Minute)
+	ctx := context.Background()
+	if err := thief.Release(ctx, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := thief.Acquire(ctx, "thief")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pushed, _ := emu.SendText(4, "fenced")
+	a.waitHeld(t, false)
+	a.logs.WaitFor(t, "polling lease lost", 5*time.Second)
+	if !strings.Contains(a.logs.String(), "lease token 1: the lease's token is 2 now") {
+		t.Errorf("the poller lost the lease otherwise than by a fenced append:\n%s", a.logs)
+	}
+	if c := emu.Confirmed(); c >= pushed.UpdateID {
+		t.Errorf("update %d confirmed (up to %d) by a poller whose token was stale", pushed.UpdateID, c)
+	}
+	if n := a.tk.count(pushed.UpdateID); n != 0 {
+		t.Errorf("update %d submitted %d times by a poller whose token was stale", pushed.UpdateID, n)
+	}
+	if page, err := j.Pending(ctx, 0, 10); err != nil || len(page) != 0 {
+		t.Errorf("journal holds %v (%v) after a fenced append", page, err)
+	}
+
+	if err := thief.Release(ctx, "thief", tok); err != nil {
+		t.Fatal(err)
+	}
+	a.tk.await(t, pushed.UpdateID)
+	wait(t, emu, pushed.UpdateID)
+}

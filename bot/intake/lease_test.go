@@ -121,6 +121,27 @@ func leaseSetup(tb testing.TB) (*redistest.Server, *emulator.Server) {
 	return srv, emu
 }
 
+// steal makes the lease at url what a paused holder comes back to: expired (released here,
+// as from's token), and acquired by thief. It returns thief's lease and token, and the
+// journal the lease is on.
+func steal(tb testing.TB, url, from string, token int64, thief string) (*redisstore.Lease, int64, *redisstore.Journal) {
+	tb.Helper()
+	j, err := redisstore.OpenJournal(context.Background(), redisstore.JournalConfig{URL: url})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = j.Close() })
+	l := j.Lease(time.Minute)
+	if err := l.Release(context.Background(), from, token); err != nil {
+		tb.Fatal(err)
+	}
+	tok, err := l.Acquire(context.Background(), thief)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return l, tok, j
+}
+
 // TestLeaseOnePollerAtATime: of two pollers on one journal, the one holding the lease
 // polls and the other stands by without calling getUpdates; when the holder stops it
 // releases the lease and the other takes over at once, from where the holder left off.
@@ -172,21 +193,8 @@ func TestLeaseStolenStopsPolling(t *testing.T) {
 	a := startLeased(t, emu, srv.URL, "a", time.Second)
 	a.waitHeld(t, true)
 
-	// What a paused holder comes back to: its lease expired and another process took it.
-	j, err := redisstore.OpenJournal(context.Background(), redisstore.JournalConfig{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	other := j.Lease(time.Minute)
+	other, tok, _ := steal(t, srv.URL, "a", 1, "other")
 	ctx := context.Background()
-	if err := other.Release(ctx, "a", 1); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := other.Acquire(ctx, "other")
-	if err != nil {
-		t.Fatal(err)
-	}
 	a.waitHeld(t, false)
 	a.logs.WaitFor(t, "polling lease lost", 5*time.Second)
 	if st := a.p.Stats(); st.LeaseLost != 1 {
@@ -234,20 +242,8 @@ func TestLeaseFencedAppendConfirmsNothing(t *testing.T) {
 	if err := emu.WaitPolling(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	j, err := redisstore.OpenJournal(context.Background(), redisstore.JournalConfig{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	thief := j.Lease(time.Minute)
+	thief, tok, j := steal(t, srv.URL, "a", 1, "thief")
 	ctx := context.Background()
-	if err := thief.Release(ctx, "a", 1); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := thief.Acquire(ctx, "thief")
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	pushed, _ := emu.SendText(4, "fenced")
 	a.waitHeld(t, false)

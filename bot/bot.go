@@ -39,6 +39,11 @@ type Config struct {
 	// cmd/bot adapts redisstore's journal. Nil confirms an update once it is finished
 	// (polling) or in the runtime (webhook).
 	Journal intake.Journal
+	// Lease, with a Journal in polling mode, is the polling lease: the bot polls only while
+	// it holds it and stands by, ready, while another process does (a redeploy's overlap, a
+	// cluster's other members); its journal appends are fenced by the lease's token.
+	// cmd/bot adapts redisstore's. Nil polls always.
+	Lease intake.Lease
 	// JournalSweep is how often the journal is swept for updates another process took and
 	// left unfinished after this one started (a redeploy's old process, stopped or killed
 	// during the overlap); 0 means 15s.
@@ -250,6 +255,9 @@ func NewDurable[S any](cfg Config, app App[S], store actors.Store[S]) (*Bot, err
 
 func (b *Bot) pollerConfig() intake.PollerConfig {
 	pc := intake.PollerConfig{Timeout: b.cfg.PollTimeout, AllowedUpdates: b.allowed, Logger: b.log, JournalSweep: b.cfg.JournalSweep}
+	if b.journal != nil && b.cfg.Lease != nil {
+		pc.Lease = watchedLease{Lease: b.cfg.Lease, journal: b.journal}
+	}
 	if b.cfg.Cluster != nil {
 		pc.Forward, pc.Leave = b.cfg.Cluster, b.cfg.Cluster.Leave
 	}

@@ -26,9 +26,9 @@ import (
 
 // journaled runs app on a Redis store and journal at url, in webhook mode (emu posting to
 // it) or polling; it returns the bot, its journal and a stop that returns once the bot has.
-func journaled(t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[int64], log *slog.Logger, webhook bool, tweak ...func(*bot.Config)) (*bot.Bot, *redisstore.Journal, func()) {
+func journaled[S any](t *testing.T, emu *emulator.Server, url string, jcfg redisstore.JournalConfig, app bot.App[S], log *slog.Logger, webhook bool, tweak ...func(*bot.Config)) (*bot.Bot, *redisstore.Journal, func()) {
 	t.Helper()
-	rs, err := redisstore.Open(context.Background(), redisstore.Config[int64]{URL: url, Codec: app.Codec})
+	rs, err := redisstore.Open(context.Background(), redisstore.Config[S]{URL: url, Codec: app.Codec})
 	if err != nil {
 		t.Fatal(err)
 	}

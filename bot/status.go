@@ -27,6 +27,7 @@ type Snapshot struct {
 	Intake        IntakeStats
 	Store         StoreStats
 	Journal       JournalStats
+	Lease         LeaseStats
 	Charts        actors.PoolStats
 	Cluster       ClusterStats
 	ChartLatency  Histogram // seconds from chart request to answer, since the start
@@ -51,6 +52,7 @@ func (b *Bot) Snapshot() Snapshot {
 		Intake:        b.intakeStats(),
 		Store:         b.storeStats(),
 		Journal:       b.journalStats(),
+		Lease:         b.leaseStats(),
 		Charts:        b.charts.Stats(),
 		Cluster:       b.clusterStats(false),
 		ChartLatency:  readHistogram(b.chartLatency),
@@ -154,6 +156,46 @@ func (b *Bot) clusterStats(shares bool) ClusterStats {
 	return st
 }
 
+// LeaseStats is the polling lease as this process and the store see it; zero without one.
+type LeaseStats struct {
+	On   bool // the bot polls under a lease
+	Held bool // this process holds it: it polls, the others stand by
+	// Holder, Token and Left are the store's: who holds the lease, the last token handed
+	// out, and how long until it expires unless renewed. Holder is "" while it is free.
+	Holder string
+	Token  int64
+	Left   time.Duration
+	// Acquired and Lost count this process's acquisitions and losses (a release at
+	// shutdown is no loss).
+	Acquired, Lost int64
+	Err            string // why the store's view could not be read
+}
+
+// leaseReader is a Lease that can say who holds it (actorstore's).
+type leaseReader interface {
+	State(ctx context.Context) (holder string, token int64, left time.Duration, err error)
+}
+
+func (b *Bot) leaseStats() LeaseStats {
+	if b.poller == nil {
+		return LeaseStats{}
+	}
+	p := b.poller.Stats()
+	if !p.Leased {
+		return LeaseStats{}
+	}
+	st := LeaseStats{On: true, Held: p.LeaseHeld, Acquired: p.LeaseAcquired, Lost: p.LeaseLost}
+	if lr, ok := b.cfg.Lease.(leaseReader); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), journalStatsWithin)
+		defer cancel()
+		var err error
+		if st.Holder, st.Token, st.Left, err = lr.State(ctx); err != nil {
+			st.Err = err.Error()
+		}
+	}
+	return st
+}
+
 func (s Snapshot) String() string {
 	r := s.Runtime
 	var sb strings.Builder
@@ -186,6 +228,21 @@ func (s Snapshot) String() string {
 		} else {
 			fmt.Fprintf(&sb, "journal: %d of %d updates · %s of %s · %d refused\n", j.Len, j.Cap, mib(uint64(j.Bytes)), mib(uint64(j.MaxBytes)), j.Refused)
 		}
+	}
+	if l := s.Lease; l.On {
+		role := "this process stands by"
+		if l.Held {
+			role = "this process polls"
+		}
+		switch {
+		case l.Err != "":
+			fmt.Fprintf(&sb, "polling lease: unreadable (%s) · %s", l.Err, role)
+		case l.Holder == "":
+			fmt.Fprintf(&sb, "polling lease: free (last token %d) · %s", l.Token, role)
+		default:
+			fmt.Fprintf(&sb, "polling lease: %s (token %d, %s left) · %s", l.Holder, l.Token, l.Left.Round(100*time.Millisecond), role)
+		}
+		fmt.Fprintf(&sb, " · acquired %d · lost %d\n", l.Acquired, l.Lost)
 	}
 	sb.WriteString(s.Cluster.String())
 	c := s.Charts

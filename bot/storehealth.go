@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -85,6 +86,12 @@ type watchedJournal struct {
 
 func (j *watchedJournal) Append(ctx context.Context, items []intake.Journaled) error {
 	err := j.Journal.Append(ctx, items)
+	j.note(err)
+	return err
+}
+
+// note remembers the outcome of an Append.
+func (j *watchedJournal) note(err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
@@ -92,6 +99,21 @@ func (j *watchedJournal) Append(ctx context.Context, items []intake.Journaled) e
 		j.at, j.err = j.now(), err
 	case j.err != nil:
 		j.err = nil // it takes updates again
+	}
+}
+
+// watchedLease is the polling lease whose fenced Appends readiness watches as the journal's:
+// with a lease every polled batch is journaled through it.
+type watchedLease struct {
+	intake.Lease
+	journal *watchedJournal
+}
+
+func (l watchedLease) Append(ctx context.Context, token int64, items []intake.Journaled) error {
+	err := l.Lease.Append(ctx, token, items)
+	if !errors.Is(err, intake.ErrLeaseLost) {
+		// A refused token is the lease's news, not the store's health.
+		l.journal.note(err)
 	}
 	return err
 }

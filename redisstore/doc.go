@@ -133,6 +133,17 @@
 // whole; Finish is allowed to run then (it frees more than it writes), so a full server can
 // drain; Pending and Stats are read-only scripts and run too.
 //
+// # Polling lease
+//
+// [Journal.Lease] is the lease under which processes sharing the journal poll one at a
+// time: one hash, prefix:{journal}:polling-lease (h holder, t token, e expiry by the
+// server's clock). Acquire hands out a fencing token larger than any before, while the lease
+// is free or expired; Renew and Release are the holder's with its token ([ErrLeaseLost]
+// otherwise); [Journal.AppendFenced] checks the token in the append's own step, so that a
+// holder that lost the lease without knowing it journals nothing. The lease's scripts may
+// write while the server is out of memory (a few bytes), so that a full server does not make
+// the holder lose it and leave nobody polling once memory is back.
+//
 // # One server, not a cluster
 //
 // The targets are one Redis or Valkey server (Render Key Value among them), not Redis

@@ -78,6 +78,9 @@ type Journal struct {
 	own  bool // Close closes rdb
 	cfg  JournalConfig
 	keys []string // pending ids, items, meta, finished ids
+	// leaseKey is the polling lease's (see Lease), beside the journal's keys: a fenced
+	// Append reads it in the same step.
+	leaseKey string
 	// pend begins the name of a key's pending ids: pend + key + "}:pend", beside the
 	// key's record (see Store.keysOf).
 	pend string
@@ -151,7 +154,7 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
 	jp := cfg.Prefix + ":{journal}:"
 	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: []string{jp + "ids", jp + "items", jp + "meta", jp + "done"},
-		pend: keyPrefix + ":{", committed: map[int64]struct{}{}}
+		leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]struct{}{}}
 }
 
 // pendKey names the sorted set of key's pending update ids.
@@ -186,12 +189,18 @@ func (j *Journal) Ping(ctx context.Context) error {
 // batch. A reply lost in transit makes the client run the script again, which then counts
 // what the lost run added as already there: rely on err, not on the count, to acknowledge.
 func (j *Journal) Append(ctx context.Context, items []Item) (appended int, err error) {
+	return j.append(ctx, items, "", "")
+}
+
+// append is Append, fenced by the polling lease when token is not empty.
+func (j *Journal) append(ctx context.Context, items []Item, holder, token string) (int, error) {
 	if len(items) == 0 {
 		return 0, nil
 	}
-	args := make([]any, 0, 2+2*len(items))
-	args = append(args, j.cfg.Cap, j.cfg.MaxBytes)
-	keys := append(make([]string, 0, len(j.keys)+len(items)), j.keys...)
+	args := make([]any, 0, 4+2*len(items))
+	args = append(args, j.cfg.Cap, j.cfg.MaxBytes, holder, token)
+	keys := append(make([]string, 0, len(j.keys)+1+len(items)), j.keys...)
+	keys = append(keys, j.leaseKey)
 	for _, it := range items {
 		if it.UpdateID <= 0 || it.UpdateID > MaxUpdateID {
 			return 0, fmt.Errorf("redisstore: journal update %d: the id is not in 1..2^53", it.UpdateID)
@@ -206,6 +215,10 @@ func (j *Journal) Append(ctx context.Context, items []Item) (appended int, err e
 	res, err := runInt64s(ctx, j.pipe, appendScript, keys, args...)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %w", first, last, classify(err))
+	}
+	if res[0] == fencedOff {
+		return 0, fmt.Errorf("redisstore: journal updates %d..%d for %q with lease token %s: the lease's token is %d now: %w",
+			first, last, holder, token, res[1], ErrLeaseLost)
 	}
 	if res[0] < 0 {
 		sentinel := ErrJournalFull

@@ -7,6 +7,12 @@
 // unfinished ones again, and the poller recognises those it already has. gotgbot's own
 // Updater confirms updates as soon as it fetches them.
 //
+// With a journal and a Lease (NewJournaledPoller, PollerConfig.Lease), several processes
+// share one journal and poll one at a time: the lease's holder calls getUpdates, renewing
+// the lease as it goes, and fences every append with the lease's token; the others stand
+// by, trying to acquire it. A holder stops fetching at once when it loses the lease, and
+// releases it when it stops, so that a standby takes over without waiting for it to expire.
+//
 // Webhook is the http.Handler Telegram POSTs updates to in webhook mode. It checks the
 // secret token before reading the body, answers 200 once an update is in the runtime
 // (Telegram counts it delivered then), recognises re-sent updates by update_id, and on

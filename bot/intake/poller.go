@@ -45,6 +45,12 @@ type Poller struct {
 	offset  atomic.Int64
 	blocked atomic.Bool
 	refused atomic.Int64
+
+	// With a lease (PollerConfig.Lease): whether it is held now, with which token, and how
+	// often it was acquired and lost.
+	leaseHeld                atomic.Bool
+	leaseToken               atomic.Int64
+	leaseAcquired, leaseLost atomic.Int64
 }
 
 // PollerConfig tunes a Poller. The zero value is usable.
@@ -69,6 +75,12 @@ type PollerConfig struct {
 	// updates this member has in hand.
 	Forward Forwarder
 	Leave   func()
+	// Lease, with a journal, makes the poller call getUpdates only while it holds the
+	// polling lease, so that processes sharing one journal (a redeploy's overlap, a
+	// cluster's members) poll one at a time; the others stand by, ready. Nil polls always.
+	Lease Lease
+	// LeaseRetry is how often a standby tries to acquire the lease, ±20 %; 0 means 1s.
+	LeaseRetry time.Duration
 }
 
 // While updates are in flight, Telegram answers getUpdates at once (the in-flight updates
@@ -96,6 +108,9 @@ func NewPoller(api API, d Deliverer, cfg PollerConfig) *Poller {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.LeaseRetry <= 0 {
+		cfg.LeaseRetry = defaultLeaseRetry
 	}
 	return &Poller{api: api, deliver: d, cfg: cfg, win: newWindow()}
 }
@@ -315,6 +330,12 @@ type Stats struct {
 	// now, so nothing is fetched.
 	Refused int64
 	Blocked bool
+	// With a lease: Leased says the poller has one; LeaseHeld says it holds it now (it
+	// polls), LeaseToken is the token of its last acquisition, LeaseAcquired and LeaseLost
+	// count acquisitions and losses (a release at shutdown is no loss).
+	Leased, LeaseHeld        bool
+	LeaseToken               int64
+	LeaseAcquired, LeaseLost int64
 }
 
 // Stats returns the Poller's counters.
@@ -324,7 +345,8 @@ func (p *Poller) Stats() Stats {
 		offset, inflight = p.offset.Load(), p.journal.pending()
 	}
 	return Stats{Fetched: p.fetched.Load(), Duplicates: p.duplicates.Load(), Undecodable: p.undecodable.Load(), NotKept: p.notKept.Load(), InFlight: inflight, Offset: offset,
-		Refused: p.refused.Load(), Blocked: p.blocked.Load()}
+		Refused: p.refused.Load(), Blocked: p.blocked.Load(),
+		Leased: p.cfg.Lease != nil, LeaseHeld: p.leaseHeld.Load(), LeaseToken: p.leaseToken.Load(), LeaseAcquired: p.leaseAcquired.Load(), LeaseLost: p.leaseLost.Load()}
 }
 
 // failed answers the failures-th failed getUpdates in a row: it logs it and waits before

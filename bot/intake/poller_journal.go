@@ -29,8 +29,18 @@ func NewJournaledPoller(api API, s Submitter, j Journal, cfg PollerConfig) *Poll
 var journalFullRetry = backoff.Policy{Initial: 50 * time.Millisecond, Max: 2 * time.Second, Jitter: 1.0 / 3}
 
 // runJournaled is Run with a journal: poll, journal the batch (until it fits), confirm it
-// with the next poll, submit its updates.
+// with the next poll, submit its updates; with a lease, only while holding it.
 func (p *Poller) runJournaled(ctx context.Context) error {
+	if p.cfg.Lease != nil {
+		return p.runLeased(ctx)
+	}
+	return p.pollJournaled(ctx, 0)
+}
+
+// pollJournaled replays the journal, then polls and journals until ctx ends (nil), the
+// token is refused (ErrUnauthorized) or, with a lease (token > 0), the journal refuses the
+// lease's token (an error wrapping ErrLeaseLost).
+func (p *Poller) pollJournaled(ctx context.Context, token int64) error {
 	if p.journal.replayUntil(ctx) != nil {
 		return nil
 	}
@@ -63,7 +73,10 @@ func (p *Poller) runJournaled(ctx context.Context) error {
 		}
 		failures = 0
 		p.fetched.Add(int64(len(raw)))
-		if err := p.journalBatch(ctx, raw); err != nil {
+		if err := p.journalBatch(ctx, token, raw); err != nil {
+			if errors.Is(err, ErrLeaseLost) {
+				return err
+			}
 			return nil // ctx ended while the journal was full: the batch stays with Telegram
 		}
 	}
@@ -71,8 +84,9 @@ func (p *Poller) runJournaled(ctx context.Context) error {
 }
 
 // journalBatch decodes a fetched batch, journals it (waiting while the journal is full, so
-// that no more is fetched), moves the offset past it and submits its updates.
-func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error {
+// that no more is fetched), moves the offset past it and submits its updates. With a lease
+// the append is fenced by token.
+func (p *Poller) journalBatch(ctx context.Context, token int64, raw []json.RawMessage) error {
 	if len(raw) == 0 {
 		return nil
 	}
@@ -99,7 +113,7 @@ func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error 
 		ups = append(ups, u)
 		raws = append(raws, r)
 	}
-	if err := p.appendAll(ctx, batch); err != nil {
+	if err := p.appendAll(ctx, token, batch); err != nil {
 		return err
 	}
 	p.offset.Store(last + 1)
@@ -112,20 +126,30 @@ func (p *Poller) journalBatch(ctx context.Context, raw []json.RawMessage) error 
 }
 
 // appendAll journals batch, split in halves while it is too large, and waits while the
-// journal is full or away. It returns an error only when ctx ends first.
-func (p *Poller) appendAll(ctx context.Context, batch []Journaled) error {
+// journal is full or away. It returns an error only when ctx ends first or the lease's
+// token is refused (then nothing more of the batch is journaled).
+func (p *Poller) appendAll(ctx context.Context, token int64, batch []Journaled) error {
 	for attempt := 1; len(batch) > 0; attempt++ {
-		err := p.journal.j.Append(ctx, batch)
+		var err error
+		if token > 0 {
+			err = p.cfg.Lease.Append(ctx, token, batch)
+		} else {
+			err = p.journal.j.Append(ctx, batch)
+		}
 		if err == nil {
 			p.blocked.Store(false)
 			return nil
 		}
+		if errors.Is(err, ErrLeaseLost) {
+			p.blocked.Store(false) // not this process's to fetch any more
+			return err
+		}
 		if errors.Is(err, ErrBatchTooLarge) && len(batch) > 1 {
 			half := len(batch) / 2
-			if err := p.appendAll(ctx, batch[:half]); err != nil {
+			if err := p.appendAll(ctx, token, batch[:half]); err != nil {
 				return err
 			}
-			return p.appendAll(ctx, batch[half:])
+			return p.appendAll(ctx, token, batch[half:])
 		}
 		p.blocked.Store(true)
 		p.refused.Add(int64(len(batch)))
@@ -140,14 +164,16 @@ func (p *Poller) appendAll(ctx context.Context, batch []Journaled) error {
 	return nil
 }
 
-// drainJournaled waits for the submitted updates and confirms the journaled offset.
+// drainJournaled waits for the submitted updates and confirms the journaled offset. With a
+// lease Run confirmed it before releasing the lease: a getUpdates now would cut the
+// successor's long poll short (409), or be a standby's, which never polls.
 func (p *Poller) drainJournaled(ctx context.Context) error {
 	p.journal.leave(p.cfg.Leave)
 	left := p.journal.drain(ctx)
-	var discard []json.RawMessage
-	offset := p.offset.Load()
-	if err := p.api.Do(context.WithoutCancel(ctx), "getUpdates", getUpdates{Offset: offset, Limit: 1}, &discard, 5*time.Second); err != nil {
-		return fmt.Errorf("confirm offset %d: %w", offset, err)
+	if p.cfg.Lease == nil {
+		if err := p.confirm(ctx); err != nil {
+			return err
+		}
 	}
 	if left > 0 {
 		// They are journaled: the next process hands them out first.
@@ -170,4 +196,15 @@ func (p *Poller) Replay() {
 	if p.journal != nil {
 		signal(p.journal.failed)
 	}
+}
+
+// confirm tells Telegram, with a getUpdates of limit 1 and timeout 0, that everything
+// journaled is received. The update it returns, if any, is not confirmed by it.
+func (p *Poller) confirm(ctx context.Context) error {
+	var discard []json.RawMessage
+	offset := p.offset.Load()
+	if err := p.api.Do(context.WithoutCancel(ctx), "getUpdates", getUpdates{Offset: offset, Limit: 1}, &discard, 5*time.Second); err != nil {
+		return fmt.Errorf("confirm offset %d: %w", offset, err)
+	}
+	return nil
 }

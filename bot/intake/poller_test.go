@@ -48,10 +48,16 @@ func (h *holder) finish(id int64) {
 
 func (h *holder) await(tb testing.TB, id int64) {
 	tb.Helper()
+	awaitUpdate(tb, h.arrive, id)
+}
+
+// awaitUpdate waits until update id comes on arrive, skipping the others.
+func awaitUpdate(tb testing.TB, arrive <-chan int64, id int64) {
+	tb.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
-		case got := <-h.arrive:
+		case got := <-arrive:
 			if got == id {
 				return
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,11 @@ type config struct {
 	// sandbox's, whose transcript waits for each line's confirmation, which the journal
 	// would give before the replies.
 	noJournal bool
-	version   bool
+	// leaseHolder is the name this process holds the polling lease under (durable store,
+	// polling mode), shown by /status; parseConfig makes it hostname:pid. Not a flag: a
+	// cluster member passes its member id.
+	leaseHolder string
+	version     bool
 
 	idleTimeout     time.Duration
 	maxResident     int
@@ -285,6 +290,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			errs = append(errs, fmt.Errorf("-webhook-secret (env %s): 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule), unless -webhook-url is set and the bot registers the webhook itself", lookup("webhook-secret").env))
 		}
 	}
+	c.leaseHolder = defaultLeaseHolder()
 	return c, errors.Join(errs...)
 }
 
@@ -306,10 +312,18 @@ func (c config) clusterErrs() []error {
 	if c.clusterManagePort < 1 || c.clusterManagePort > 65535 {
 		errs = append(errs, fmt.Errorf("-cluster-manage-port (env %s) %d: not a port number", lookup("cluster-manage-port").env, c.clusterManagePort))
 	}
-	if c.mode == "polling" {
-		errs = append(errs, fmt.Errorf("-cluster %q: a cluster takes updates by webhook (-mode webhook) for now; polling members need the polling lease", c.cluster))
-	}
 	return errs
+}
+
+// defaultLeaseHolder names this process hostname:pid: unique among the processes sharing a
+// store, be they on one machine or in containers (whose pid may be 1 in all of them, but
+// whose hostnames differ).
+func defaultLeaseHolder() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return host + ":" + strconv.Itoa(os.Getpid())
 }
 
 // validSecret applies Telegram's rule for secret tokens; empty means none.

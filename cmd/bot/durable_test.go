@@ -53,11 +53,7 @@ func TestSigkillOnRedisLosesNothing(t *testing.T) {
 func sigkillOnRedis(t *testing.T, bin, token string, mode []string) {
 	srv := redistest.Start(t, redistest.Options{})
 	const users, perUser = 1000, 10
-	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Close()
+	emu := quietEmulator(t, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := func() (*exec.Cmd, *strings.Builder) {
@@ -96,11 +92,7 @@ func sigkillOnRedis(t *testing.T, bin, token string, mode []string) {
 func TestRedisDownIsNotReady(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	const token = "79:ready-token"
-	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer emu.Close()
+	emu := quietEmulator(t, token)
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
@@ -187,6 +179,17 @@ func TestRedisDownIsNotReady(t *testing.T) {
 	if _, body := get("/metrics"); !strings.Contains(body, "troupe_store_up 1") || !strings.Contains(body, "troupe_store_records_vanished_total 1") {
 		t.Errorf("/metrics does not say the store is back and lost one record:\n%s", grepLines(body, "troupe_store"))
 	}
+}
+
+// quietEmulator starts a Bot API emulator for token that logs nothing, closed at cleanup.
+func quietEmulator(tb testing.TB, token string) *emulator.Server {
+	tb.Helper()
+	emu, err := emulator.New(emulator.Config{Token: token, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { emu.Close() })
+	return emu
 }
 
 func grepLines(text, sub string) string {

@@ -181,9 +181,14 @@ func withStore[S any](cfg config, bc bot.Config, app bot.App[S]) (*bot.Bot, func
 		redisstore.LogTo(bc.Logger) // go-redis's dial failures as structured, rate-limited lines
 	}
 	// The journal shares the store's connections; in webhook mode the webhook answers
-	// Telegram once an update is in it.
+	// Telegram once an update is in it. In polling mode the processes on one store poll one
+	// at a time, under the polling lease: a redeploy's overlap, or a cluster's members.
 	if !cfg.noJournal {
-		bc.Journal = actorstore.NewJournal(rs.Journal(redisstore.JournalConfig{}))
+		j := rs.Journal(redisstore.JournalConfig{})
+		bc.Journal = actorstore.NewJournal(j)
+		if !bc.Webhook {
+			bc.Lease = actorstore.NewLease(j, j.Lease(0), cfg.leaseHolder)
+		}
 	}
 	b, err := bot.NewDurable(bc, app, actorstore.New(rs))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +21,14 @@ import (
 )
 
 func TestParseConfig(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
 	defaults := func(change func(*config)) config {
 		c := config{
 			apiURL: "https://api.telegram.org", mode: "polling", listen: ":8080", app: "notebook", store: "memory",
+			leaseHolder: host + ":" + strconv.Itoa(os.Getpid()), // distinct for every process on a store
 			idleTimeout: 10 * time.Minute, maxResident: defaultMaxResident(),
 			restart: actors.DefaultRestartPolicy, maxContextBytes: 4 << 20,
 			rateGlobal: 30, rateChat: 1, rateGroup: 20, floodRate: 2, floodBurst: 30,

@@ -33,8 +33,8 @@ func newMember(cfg config, log *slog.Logger) (*member, error) {
 func (m *member) start(ctx context.Context, b *bot.Bot) error {
 	m.OnLeave(func(int) { b.MembersLeft() })
 	return m.Start(ctx, b, func() *wire.Status {
-		rt := b.Snapshot().Runtime
-		return &wire.Status{Resident: rt.Resident, Handled: rt.Handled}
+		s := b.Snapshot()
+		return &wire.Status{Resident: s.Runtime.Resident, Handled: s.Runtime.Handled, Polling: s.Lease.Held}
 	})
 }
 

@@ -150,9 +150,15 @@ func modeFlags(mode, addr string) []string {
 // it is ready.
 func startDurable(ctx context.Context, tb testing.TB, bin string, emu *emulator.Server, store, mode string) *durableBot {
 	tb.Helper()
+	return startDurableAt(ctx, tb, bin, emu.URL(), emu.Token(), store, mode)
+}
+
+// startDurableAt is startDurable with the Bot API at apiURL.
+func startDurableAt(ctx context.Context, tb testing.TB, bin, apiURL, token, store, mode string) *durableBot {
+	tb.Helper()
 	b := &durableBot{addr: repotest.FreeAddr(tb), exited: make(chan struct{})}
 	args := append([]string{"-app", "echo", "-store", store, "-admins", "1"}, modeFlags(mode, b.addr)...)
-	b.cmd, b.logs = startUnpaced(ctx, tb, bin, emu.URL(), emu.Token(), args...)
+	b.cmd, b.logs = startUnpaced(ctx, tb, bin, apiURL, token, args...)
 	go func() { _ = b.cmd.Wait(); close(b.exited) }()
 	tb.Cleanup(func() { b.stop() })
 	b.waitReady(tb, http.StatusOK)

@@ -20,12 +20,24 @@ func NewJournal(j *redisstore.Journal) Journal { return Journal{j: j} }
 // Append journals items in one atomic step, its refusals wrapping intake's sentinels;
 // redisstore's count is left out, as its doc says to rely on the error alone.
 func (j Journal) Append(ctx context.Context, items []intake.Journaled) error {
+	_, err := j.j.Append(ctx, storeItems(items))
+	return appendRefusal(err)
+}
+
+// storeItems is items as redisstore journals them.
+func storeItems(items []intake.Journaled) []redisstore.Item {
 	its := make([]redisstore.Item, len(items))
 	for i, it := range items {
 		its[i] = redisstore.Item{UpdateID: it.UpdateID, Key: it.Key, Raw: it.Raw}
 	}
-	_, err := j.j.Append(ctx, its)
+	return its
+}
+
+// appendRefusal wraps an Append's refusals (a fenced one's too) in intake's sentinels.
+func appendRefusal(err error) error {
 	switch {
+	case errors.Is(err, redisstore.ErrLeaseLost):
+		return fmt.Errorf("%w: %w", intake.ErrLeaseLost, err)
 	case errors.Is(err, redisstore.ErrBatchTooLarge):
 		return fmt.Errorf("%w: %w", intake.ErrBatchTooLarge, err)
 	case errors.Is(err, redisstore.ErrJournalFull), errors.Is(err, redisstore.ErrFull):

@@ -34,6 +34,8 @@ type config struct {
 	// would give before the replies.
 	noJournal bool
 	version   bool
+	// web serves the sandbox's chat page instead of chatting on the terminal.
+	web bool
 
 	idleTimeout     time.Duration
 	maxResident     int
@@ -185,6 +187,7 @@ func newFlagSet(getenv func(string) string, out io.Writer) *flagSet {
 	}
 	bind(fs, &c.store, "store", storeDefault, fs.StringVar, asText)
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.web, "web", false, "sandbox only: serve the chat page at / on -listen (loopback unless -listen names a host) instead of chatting on the terminal")
 
 	d := actors.DefaultRestartPolicy
 	bind(fs, &c.idleTimeout, "idle-timeout", 10*time.Minute, fs.DurationVar, asDuration)

@@ -200,8 +200,11 @@ function connect() {
   };
 }
 
+// Telegram's clients trim what is sent; so does the page (an Enter typed by a script can
+// leave its newline behind in the box).
 async function sendText(text) {
-  if (!text.trim()) return;
+  text = text.trim();
+  if (!text) return;
   await post("/api/send", { user: state.user, chat: state.chat, text: text });
 }
 

@@ -208,3 +208,20 @@ func shot(tb testing.TB, ctx context.Context, dir, name string) {
 	}
 	tb.Logf("screenshot: %s", path)
 }
+
+// TestWebListen: the page binds loopback unless -listen names a host.
+func TestWebListen(t *testing.T) {
+	tests := []struct{ listen, want string }{
+		{":8080", "127.0.0.1:8080"},
+		{":0", "127.0.0.1:0"},
+		{"0.0.0.0:8080", "0.0.0.0:8080"},
+		{"127.0.0.1:9000", "127.0.0.1:9000"},
+		{"[::1]:8080", "[::1]:8080"},
+		{"localhost:8080", "localhost:8080"},
+	}
+	for _, tt := range tests {
+		if got := webListen(tt.listen); got != tt.want {
+			t.Errorf("webListen(%q) = %q; want %q", tt.listen, got, tt.want)
+		}
+	}
+}

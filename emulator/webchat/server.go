@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -147,12 +148,25 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET /api/events", s.events)
 	m.HandleFunc("GET /api/history", s.historyHandler)
-	m.HandleFunc("POST /api/send", s.send)
-	m.HandleFunc("POST /api/press", s.pressHandler)
+	m.HandleFunc("POST /api/send", jsonOnly(s.send))
+	m.HandleFunc("POST /api/press", jsonOnly(s.pressHandler))
 	m.HandleFunc("GET /api/photo", s.photoHandler)
 	m.HandleFunc("GET /api/throughput.png", s.throughputHandler)
-	m.HandleFunc("POST /api/loadtest", s.loadHandler)
+	m.HandleFunc("POST /api/loadtest", jsonOnly(s.loadHandler))
 	s.mux = m
+}
+
+// jsonOnly refuses a POST that is not JSON. A form or text/plain POST is what another web
+// site's page can send to this one without asking (no CORS preflight); JSON needs a
+// preflight this server never answers, so only the page itself (or a script) can act.
+func jsonOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, "Send JSON, with Content-Type: application/json.")
+			return
+		}
+		h(w, r)
+	}
 }
 
 // chatInfo describes a chat to the page.

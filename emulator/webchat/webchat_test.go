@@ -79,6 +79,17 @@ func TestSendRefusals(t *testing.T) {
 	if h := p.history(1); len(h) != 4 || !strings.HasPrefix(h[3].Text, "Recorded 5") {
 		t.Errorf("after the refusals, history = %+v; want two messages answered", h)
 	}
+	// Another site's page can post a form or text/plain here without asking; JSON it cannot.
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", ""} {
+		resp, err := http.Post(p.url+"/api/send", ct, strings.NewReader(`{"user":1,"chat":1,"text":"5"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("a %q POST = %d; want 415", ct, resp.StatusCode)
+		}
+	}
 	if resp, _ := p.get("/api/send"); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /api/send = %d; want 405", resp.StatusCode)
 	}

@@ -10,13 +10,14 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // browserWait bounds each step of the browser test: a wait on the page, never a sleep.
@@ -26,16 +27,7 @@ const browserWait = 30 * time.Second
 // installs it: .ci/run) when it is missing.
 func chromium(tb testing.TB) string {
 	tb.Helper()
-	path, err := exec.LookPath("chromium")
-	if err == nil {
-		return path
-	}
-	const install = "apt-get install chromium"
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("chromium is not installed, and CI must run the browser test: %s (.ci/run does)", install)
-	}
-	tb.Skipf("chromium is not installed; to run the browser test: %s", install)
-	return ""
+	return repotest.Tool(tb, "chromium", "apt-get install chromium", "the web sandbox's browser test")
 }
 
 // startWebSandbox runs `bot -web` in-process on a free loopback port and returns the URL it

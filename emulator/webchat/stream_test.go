@@ -13,8 +13,8 @@ import (
 	"github.com/troupebot/troupe/emulator"
 )
 
-// TestStreamsBounded: the pages' streams are bounded; one more gets a clean 503 with a
-// sentence; a page that goes away frees its place, and a stream that lags is dropped
+// TestStreamsBounded: the pages' streams are bounded (DefaultMaxStreams, 100); the 101st
+// gets a clean 503 with a sentence; a page that goes away frees its place, and a stream that lags is dropped
 // rather than holding the bot's sends up.
 func TestStreamsBounded(t *testing.T) {
 	emu, err := emulator.New(emulator.Config{Token: "1:T"})
@@ -22,7 +22,7 @@ func TestStreamsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer emu.Close()
-	s, err := New(Config{Emulator: emu, MaxStreams: 3})
+	s, err := New(Config{Emulator: emu})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestStreamsBounded(t *testing.T) {
 		return http.DefaultClient.Do(req)
 	}
 	var cancels []context.CancelFunc
-	for i := range 3 {
+	for i := range DefaultMaxStreams {
 		sctx, scancel := context.WithCancel(ctx)
 		cancels = append(cancels, scancel)
 		resp, err := open(sctx)
@@ -58,12 +58,12 @@ func TestStreamsBounded(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&refusal)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(refusal["error"], "close a tab") {
-		t.Errorf("the fourth stream got %d %v; want 503 saying to close a tab", resp.StatusCode, refusal)
+		t.Errorf("stream %d got %d %v; want 503 saying to close a tab", DefaultMaxStreams+1, resp.StatusCode, refusal)
 	}
 
 	// A page that closes its connection frees its place.
 	cancels[0]()
-	if err := s.hub.waitStreams(ctx, 2); err != nil {
+	if err := s.hub.waitStreams(ctx, DefaultMaxStreams-1); err != nil {
 		t.Fatal(err)
 	}
 	resp, err = open(ctx)
@@ -75,11 +75,11 @@ func TestStreamsBounded(t *testing.T) {
 	// A stream that lags streamBuffer events is dropped; the others stay.
 	st, err := s.hub.open(func([]Item) []byte { return []byte("event: hello\n\n") })
 	if err == nil {
-		t.Fatal("a fourth stream opened past the bound")
+		t.Fatal("a stream opened past the bound")
 	}
 	_ = st
 	cancels[1]()
-	if err := s.hub.waitStreams(ctx, 2); err != nil {
+	if err := s.hub.waitStreams(ctx, DefaultMaxStreams-1); err != nil {
 		t.Fatal(err)
 	}
 	lagging, err := s.hub.open(func([]Item) []byte { return []byte("event: hello\n\n") })
@@ -94,7 +94,7 @@ func TestStreamsBounded(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("a stream that read nothing was not dropped")
 	}
-	if err := s.hub.waitStreams(ctx, 2); err != nil {
+	if err := s.hub.waitStreams(ctx, DefaultMaxStreams-1); err != nil {
 		t.Fatal(err)
 	}
 }

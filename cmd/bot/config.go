@@ -241,6 +241,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 			errs = append(errs, fmt.Errorf("-store (env %s, or REDIS_URL): must be memory or a redis:// or rediss:// URL with a host", lookup("store").env))
 		}
 	}
+	if c.web && c.token != "" {
+		errs = append(errs, errors.New("-web serves the sandbox's chat page, which runs without a token; unset -token (TELEGRAM_BOT_TOKEN) to use it"))
+	}
 	switch c.mode {
 	case "polling", "webhook":
 	default:

@@ -217,3 +217,12 @@ func TestWebListen(t *testing.T) {
 		}
 	}
 }
+
+// TestWebNeedsNoToken: -web is the sandbox's; with a token it is refused, not ignored.
+func TestWebNeedsNoToken(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run([]string{"-web", "-token", "123:abc"}, strings.NewReader(""), io.Discard, &stderr, noEnv)
+	if code != 2 || !strings.Contains(stderr.String(), "-web serves the sandbox's chat page") || strings.Contains(stderr.String(), "123:abc") {
+		t.Errorf("bot -web -token … exited %d, said %q; want 2 and why, without the token", code, stderr.String())
+	}
+}

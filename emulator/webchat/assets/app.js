@@ -84,7 +84,8 @@ function renderItem(it) {
       for (const btn of row) {
         const b = el("button", "", btn.text);
         if (btn.url) {
-          b.onclick = () => window.open(btn.url, "_blank", "noopener");
+          // Only web links: a javascript: URL from the bot must not run in this page.
+          b.onclick = () => { if (/^https?:\/\//i.test(btn.url)) window.open(btn.url, "_blank", "noopener"); };
         } else {
           b.dataset.data = btn.data;
           b.onclick = () => post("/api/press", { user: state.user, chat: it.chat, message_id: it.message_id, data: btn.data });

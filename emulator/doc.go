@@ -18,10 +18,11 @@
 // Telegram's rate limits enforced with 429s; Config.OnFault reports each.
 //
 // The test side drives the users: [Server.SendText] and [Server.PressButton] push updates as
-// a user would cause them, and [Server.Sent], [Server.WaitSent] and Config.OnSend show what
-// the bot sent, in the order the server accepted it. [Server.WaitConfirmed] tells when the
-// bot has confirmed an update, which a bot that confirms only finished updates does once
-// their replies are in; [Server.WaitPolling] and [Server.WaitWebhook] tell when a bot is
+// a user would cause them, and [Server.Sent], [Server.WaitSent], Config.OnSend and
+// [Server.Subscribe] show what the bot sent (photos with their bytes), in the order the
+// server accepted it; [Server.Keyboard] tells which buttons a bot message carries now.
+// [Server.WaitConfirmed] tells when the bot has confirmed an update, which a bot that
+// confirms only finished updates does once their replies are in; [Server.WaitPolling] and [Server.WaitWebhook] tell when a bot is
 // ready.
 //
 // The emulator keeps what a bot needs to be checked, not all of Telegram: per chat it

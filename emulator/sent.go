@@ -42,6 +42,8 @@ type outbox struct {
 	sent    []Sent
 	discard bool
 	changed signal
+	subs    map[int]func(Sent) // Subscribe's, by subscription number
+	subNext int
 }
 
 func (o *outbox) init(discard bool) { o.discard = discard }
@@ -59,8 +61,45 @@ func (o *outbox) record(s Sent, onSend func(Sent)) {
 	if onSend != nil {
 		onSend(s)
 	}
+	for _, fn := range o.subs {
+		fn(s)
+	}
 	o.mu.Unlock()
 	o.changed.notify()
+}
+
+// Subscribe calls fn for every bot request the server accepts from now on, as it calls
+// Config.OnSend: in accept order, before the response is written, so fn must not block
+// for long and must not call Subscribe or the returned cancel itself. Subscribers see what
+// DiscardSent keeps out of Sent; several may watch one server (a web page, a load run).
+// cancel ends the subscription; once it returns, fn is not called again.
+func (s *Server) Subscribe(fn func(Sent)) (cancel func()) {
+	o := &s.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.subs == nil {
+		o.subs = make(map[int]func(Sent))
+	}
+	o.subNext++
+	id := o.subNext
+	o.subs[id] = fn
+	return func() {
+		o.mu.Lock()
+		delete(o.subs, id)
+		o.mu.Unlock()
+	}
+}
+
+// Keyboard returns the inline keyboard of the bot's message messageID in chatID, as it is
+// now (after edits), and whether the emulator remembers that message: it remembers a
+// chat's newest bot messages only, as editMessageText does. A button press a page offers
+// can be checked against it, so that a forged callback_data never reaches the bot.
+func (s *Server) Keyboard(chatID, messageID int64) ([][]Button, bool) {
+	msg, ok := s.chats.findBot(chatID, messageID)
+	if !ok {
+		return nil, false
+	}
+	return msg.ReplyMarkup.buttons(), true
 }
 
 // Sent returns everything the bot sent so far, in accept order (nothing if

@@ -12,7 +12,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -513,5 +515,47 @@ func TestBotMemory(t *testing.T) {
 				t.Fatalf("after %d messages, edit of the 33rd newest: %d %q", i+1, r.ErrorCode, r.Description)
 			}
 		}
+	}
+}
+
+// TestSubscribeAndKeyboard: subscribers see each accepted send once, in accept order,
+// whatever DiscardSent says, and stop seeing them once cancelled; Keyboard shows a bot
+// message's buttons as its newest edit left them.
+func TestSubscribeAndKeyboard(t *testing.T) {
+	s, err := emulator.New(emulator.Config{Token: token, DiscardSent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var mu sync.Mutex
+	var a, b []int64
+	cancelA := s.Subscribe(func(m emulator.Sent) { mu.Lock(); a = append(a, m.Seq); mu.Unlock() })
+	cancelB := s.Subscribe(func(m emulator.Sent) { mu.Lock(); b = append(b, m.Seq); mu.Unlock() })
+	defer cancelB()
+	p, _ := s.SendText(5, "/reset")
+	kb := map[string]any{"inline_keyboard": [][]map[string]string{{{"text": "Yes", "callback_data": "yes"}}}}
+	raw := mustOK(t, callJSON(t, s, "sendMessage", map[string]any{"chat_id": 5, "text": "Sure?", "reply_markup": kb}))
+	var msg struct {
+		MessageID int64 `json:"message_id"`
+	}
+	json.Unmarshal(raw, &msg)
+	if got, ok := s.Keyboard(5, msg.MessageID); !ok || len(got) != 1 || got[0][0].Data != "yes" {
+		t.Errorf("Keyboard(5, %d) = %+v, %v; want the Yes button", msg.MessageID, got, ok)
+	}
+	if _, ok := s.Keyboard(5, p.MessageID); ok {
+		t.Error("Keyboard found the user's own message")
+	}
+	if _, ok := s.Keyboard(6, msg.MessageID); ok {
+		t.Error("Keyboard found a message in a chat that never wrote")
+	}
+	cancelA()
+	mustOK(t, callJSON(t, s, "editMessageText", map[string]any{"chat_id": 5, "message_id": msg.MessageID, "text": "Done."}))
+	if got, ok := s.Keyboard(5, msg.MessageID); !ok || len(got) != 0 {
+		t.Errorf("after an edit without a keyboard, Keyboard = %+v, %v; want none, true", got, ok)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(a, []int64{1}) || !slices.Equal(b, []int64{1, 2}) {
+		t.Errorf("subscribers saw %v and %v; want [1] (cancelled before the edit) and [1 2]", a, b)
 	}
 }

@@ -36,10 +36,11 @@ type config struct {
 	// would give before the replies.
 	noJournal bool
 	// leaseHolder is the name this process holds the polling lease under (durable store,
-	// polling mode), shown by /status; parseConfig makes it hostname:pid. Not a flag: a
-	// cluster member passes its member id.
+	// polling mode), shown by /status; parseConfig makes it hostname:pid. Not a flag.
 	leaseHolder string
 	version     bool
+	// web serves the sandbox's chat page instead of chatting on the terminal.
+	web bool
 
 	idleTimeout     time.Duration
 	maxResident     int
@@ -199,6 +200,7 @@ func newFlagSet(getenv func(string) string, out io.Writer) *flagSet {
 	}
 	bind(fs, &c.store, "store", storeDefault, fs.StringVar, asText)
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
+	fs.BoolVar(&c.web, "web", false, "sandbox only: serve the chat page at / on -listen (loopback unless -listen names a host) instead of chatting on the terminal")
 
 	d := actors.DefaultRestartPolicy
 	bind(fs, &c.idleTimeout, "idle-timeout", 10*time.Minute, fs.DurationVar, asDuration)
@@ -266,6 +268,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		if u, err := url.Parse(c.store); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("-store (env %s, or REDIS_URL): must be memory or a redis:// or rediss:// URL with a host", lookup("store").env))
 		}
+	}
+	if c.web && c.token != "" {
+		errs = append(errs, errors.New("-web serves the sandbox's chat page, which runs without a token; unset -token (TELEGRAM_BOT_TOKEN) to use it"))
 	}
 	switch c.mode {
 	case "polling", "webhook":

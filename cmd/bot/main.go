@@ -1,6 +1,6 @@
 // Command bot is the Troupe bot server. With a token it serves Telegram over long polling;
 // without one it starts the sandbox: the bot against an in-process Bot API emulator,
-// chatting on the terminal. In both, -listen serves /healthz, /readyz and /metrics (with a
+// chatting on the terminal, or with -web on a chat page in the browser. In both, -listen serves /healthz, /readyz and /metrics (with a
 // token and -ops-listen set, /metrics moves to that private address).
 // `bot healthcheck` asks /healthz of a running bot and exits 0 or 1, for container health
 // checks. See docs/configuration.md for every flag and variable.
@@ -72,7 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	}
 
 	if cfg.token == "" {
-		if isNullDevice(stdin) {
+		if isNullDevice(stdin) && !cfg.web {
 			// A deployment that forgot its token, not a person trying the sandbox.
 			fmt.Fprintln(stderr, "bot: TELEGRAM_BOT_TOKEN (-token) is not set, and there is no terminal for the sandbox; set the token to serve Telegram")
 			return 2

@@ -45,6 +45,10 @@ type sandbox struct {
 }
 
 func (s *sandbox) run(ctx context.Context) error {
+	if s.cfg.web {
+		// The page's crash control sends "panic": the supervisor is the thing to see.
+		s.cfg.chaos = true
+	}
 	ecfg := emulator.Config{Token: sandboxToken, OnSend: s.print, Logger: s.log}
 	if s.cfg.store != "memory" {
 		// The store remembers this user's update ids from earlier sessions.
@@ -75,6 +79,9 @@ func (s *sandbox) run(ctx context.Context) error {
 		return err
 	}
 	defer closeStore()
+	if s.cfg.web {
+		return s.serveWeb(ctx, emu, b)
+	}
 	// The operator's endpoints work here too; a busy port must not spoil a tryout.
 	if ln, err := net.Listen("tcp", s.cfg.listen); err != nil {
 		s.log.Warn("not serving /healthz, /readyz, /metrics", slog.String("addr", s.cfg.listen), slog.Any("err", err))

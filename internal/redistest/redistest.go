@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/troupebot/troupe/internal/repotest"
 )
 
 // startTimeout bounds how long a server may take to answer PING after it was started.
@@ -55,16 +56,7 @@ type Options struct {
 // Binary returns the path of redis-server, or skips tb (fails it under CI) when it is missing.
 func Binary(tb testing.TB) string {
 	tb.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err == nil {
-		return path
-	}
-	const install = "apt-get update -qq && apt-get install -y -qq redis-server"
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("redis-server is not installed, and CI must run the store's tests: %s (.ci/run does)", install)
-	}
-	tb.Skipf("redis-server is not installed; to run these tests: %s", install)
-	return ""
+	return repotest.Tool(tb, "redis-server", "apt-get update -qq && apt-get install -y -qq redis-server", "the store's tests")
 }
 
 // Start runs a redis-server for the test and stops it at cleanup.

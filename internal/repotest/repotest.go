@@ -94,3 +94,19 @@ func Main(m *testing.M, dir string) int {
 	os.RemoveAll(dir)
 	return code
 }
+
+// Tool returns the path of the program name, which tests of what needs it require, or skips
+// tb when it is missing: except in CI (CI=true), which installs every such program
+// (.ci/run), so that there its absence fails tb. install is the command that installs it.
+func Tool(tb testing.TB, name, install, needed string) string {
+	tb.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatalf("%s is not installed, and CI must run %s: %s (.ci/run does)", name, needed, install)
+	}
+	tb.Skipf("%s is not installed; to run %s: %s", name, needed, install)
+	return ""
+}

@@ -89,8 +89,34 @@ func (p *Poller) standby(ctx context.Context) (g leaseGrant, ok bool) {
 			p.cfg.Logger.Warn("polling lease cannot be acquired", slog.Any("err", err), slog.Int("attempt", attempt))
 		}
 		// ±20 %: a few standbys spread out, and one takes over within 1.2 retries.
-		if backoff.Sleep(ctx, time.Duration(float64(p.cfg.LeaseRetry)*(0.8+0.4*rand.Float64()))) != nil {
+		if !p.standBy(ctx, time.Duration(float64(p.cfg.LeaseRetry)*(0.8+0.4*rand.Float64()))) {
 			return leaseGrant{}, false
+		}
+	}
+}
+
+// standBy waits d, or until ctx ends (false). A cluster member standing by still hosts its
+// share of the users: an update forwarded here and not kept (an earlier one of its user
+// unfinished, the store away) is replayed from the journal meanwhile, as the holder would.
+func (p *Poller) standBy(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		case <-p.journal.failed:
+			if p.journal.fwd == nil {
+				continue
+			}
+			if backoff.Sleep(ctx, replayRetry.Initial) != nil {
+				return false
+			}
+			if _, err := p.journal.replay(ctx); err != nil && ctx.Err() == nil {
+				p.cfg.Logger.Warn("journal replay failed", slog.Any("err", err))
+			}
 		}
 	}
 }

@@ -77,10 +77,10 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 
 	fs.StringVar(&c.botCmd, "bot-cmd", "", "spawn this bot instead of running the project's bot in-process: sh -c 'exec CMD', with TELEGRAM_API_URL and TELEGRAM_BOT_TOKEN set")
 	fs.StringVar(&c.store, "store", "memory", "where the bot keeps users' contexts: memory; redis (the harness runs redis-server from PATH on a free loopback port, in memory only, and stops it at the end); or a redis:// or rediss:// URL of an empty database. -bot-cmd bots get it as BOT_STORE")
-	fs.IntVar(&c.members, "members", 0, "run -bot-cmd (the project's bot binary) as a cluster of this many processes on -store, in webhook mode behind a round-robin load balancer the harness plays; 0 runs one bot")
-	fs.DurationVar(&c.plan.kill, "kill-member", 0, "with -members: SIGKILL the last member this long after the load began, and do not restart it")
+	fs.IntVar(&c.members, "members", 0, "run -bot-cmd (the project's bot binary) as a cluster of this many processes on -store: by webhook behind a round-robin load balancer the harness plays, by polling under the polling lease; 0 runs one bot")
+	fs.DurationVar(&c.plan.kill, "kill-member", 0, "with -members: SIGKILL the last member (by polling, the lease holder) this long after the load began, and do not restart it")
 	fs.DurationVar(&c.plan.join, "join-member", 0, "with -members: start one more member this long after the load began")
-	fs.DurationVar(&c.plan.stop, "stop-member", 0, "with -members: SIGTERM the first member this long after the load began (it drains and leaves)")
+	fs.DurationVar(&c.plan.stop, "stop-member", 0, "with -members: SIGTERM the first member (by polling, the lease holder) this long after the load began (it drains and leaves)")
 	fs.BoolVar(&c.botLog, "bot-log", false, "pass the bot's logs (or the spawned bot's output) through to stderr")
 
 	fs.Float64Var(&c.fail429, "fail-429", 0, "fraction of the bot's sends answered 429 Too Many Requests")
@@ -154,9 +154,6 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		}
 		if c.store == "memory" {
 			errs = append(errs, errors.New("-members needs a durable store the members share (-store redis)"))
-		}
-		if c.mode != webhook {
-			errs = append(errs, errors.New("-members runs in webhook mode (-mode webhook)"))
 		}
 		if c.plan.kill > 0 && c.plan.stop > 0 && c.members < 3 {
 			errs = append(errs, errors.New("-kill-member and -stop-member together need -members 3 or more"))

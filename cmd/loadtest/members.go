@@ -24,9 +24,10 @@ type plan struct {
 }
 
 // members is a cluster of bot processes (-members N): each is -bot-cmd with a member's
-// environment, all on the run's store, found by automanaged on loopback. The harness plays
-// the platform's load balancer in front of them: the webhook URL the members register is
-// the front's, which hands each POST to the next ready member in turn.
+// environment, all on the run's store, found by automanaged on loopback. In webhook mode the
+// harness plays the platform's load balancer in front of them: the webhook URL the members
+// register is the front's, which hands each POST to the next ready member in turn. In
+// polling mode the member holding the polling lease polls, and the others stand by.
 type members struct {
 	line string
 	n    int
@@ -40,9 +41,6 @@ func (m members) name() string { return fmt.Sprintf("%s × %d members", m.line, 
 type memberPorts struct{ http, remote, manage int }
 
 func (m members) start(env botEnv) (running, error) {
-	if env.webhookURL == "" {
-		return nil, errors.New("-members: a cluster takes its updates by webhook (-mode webhook)")
-	}
 	if env.store == "" {
 		return nil, errors.New("-members: a cluster needs a durable store (-store redis)")
 	}
@@ -63,11 +61,13 @@ func (m members) start(env botEnv) (running, error) {
 		peers = append(peers, "127.0.0.1:"+strconv.Itoa(p.manage))
 	}
 	r := &membersRun{m: m, env: env, ports: ports, peers: strings.Join(peers, ","), done: make(chan struct{}), began: make(chan struct{})}
-	front, err := newFront(env.listen, r)
-	if err != nil {
-		return nil, err
+	if env.webhookURL != "" {
+		front, err := newFront(env.listen, r)
+		if err != nil {
+			return nil, err
+		}
+		r.front = front
 	}
-	r.front = front
 	for i := 0; i < m.n; i++ {
 		if err := r.startMember(i); err != nil {
 			r.stop(time.Second)
@@ -140,6 +140,7 @@ func (r *membersRun) startMember(i int) error {
 	env := r.env
 	env.listen = "127.0.0.1:" + strconv.Itoa(p.http)
 	env.extra = []string{
+		"PORT=" + strconv.Itoa(p.http), // in polling mode too: its /readyz and /metrics
 		"BOT_CLUSTER=loadtest", "BOT_CLUSTER_PROVIDER=automanaged",
 		"BOT_CLUSTER_ADDR=127.0.0.1:" + strconv.Itoa(p.remote),
 		"BOT_CLUSTER_MANAGE_PORT=" + strconv.Itoa(p.manage),
@@ -198,11 +199,17 @@ func (r *membersRun) run() {
 		do func()
 	}
 	var steps []step
+	// By webhook every member takes updates alike: the last one is killed, the first one
+	// stopped. By polling, the one that matters is the holder of the polling lease.
+	killed, stopped := func() int { return r.m.n - 1 }, func() int { return 0 }
+	if r.front == nil {
+		killed, stopped = r.leaseHolder, r.leaseHolder
+	}
 	if d := r.m.plan.kill; d > 0 {
-		steps = append(steps, step{d, func() { r.signal(r.m.n-1, syscall.SIGKILL, "killed") }})
+		steps = append(steps, step{d, func() { r.signal(killed(), syscall.SIGKILL, "killed") }})
 	}
 	if d := r.m.plan.stop; d > 0 {
-		steps = append(steps, step{d, func() { r.signal(0, syscall.SIGTERM, "stopped") }})
+		steps = append(steps, step{d, func() { r.signal(stopped(), syscall.SIGTERM, "stopped") }})
 	}
 	if d := r.m.plan.join; d > 0 {
 		steps = append(steps, step{d, func() {
@@ -223,11 +230,28 @@ func (r *membersRun) run() {
 	}
 }
 
+// leaseHolder is the index of the member that holds the polling lease now, -1 if none says so.
+func (r *membersRun) leaseHolder() int {
+	client := &http.Client{Timeout: time.Second}
+	for _, mp := range r.live() {
+		resp, err := client.Get("http://127.0.0.1:" + strconv.Itoa(r.ports[mp.index].http) + "/metrics")
+		if err != nil {
+			continue
+		}
+		held := parseMetrics(resp.Body, "troupe_polling_lease_held")[0]
+		resp.Body.Close()
+		if held == 1 {
+			return mp.index
+		}
+	}
+	return -1
+}
+
 // signal sends sig to member i's process group, and records it as what.
 func (r *membersRun) signal(i int, sig syscall.Signal, what string) {
 	r.mu.Lock()
 	var mp *memberProc
-	if i < len(r.procs) {
+	if i >= 0 && i < len(r.procs) {
 		mp = r.procs[i]
 	}
 	if mp == nil || mp.state != "running" {
@@ -342,7 +366,9 @@ func (r *membersRun) stop(grace time.Duration) error {
 		}
 	}
 	r.closeDone()
-	r.front.close()
+	if r.front != nil {
+		r.front.close()
+	}
 	return errors.Join(errs...)
 }
 

@@ -87,7 +87,8 @@ func (p *dnsProvider) StartMember(c *protocluster.Cluster) error {
 	}
 	p.c = c
 	p.self = memberInfo{Cluster: c.Config.Name, ID: c.ActorSystem.ID, Host: host, Port: port, Kinds: c.GetClusterKinds()}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(p.port)))
+	// On this member's address only: members may share a machine, each on its own address.
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p.port)))
 	if err != nil {
 		return fmt.Errorf("cluster: health endpoint: %w", err)
 	}

@@ -62,6 +62,8 @@ type Config struct {
 	Idle time.Duration
 	// Logger receives the member's lines and protoactor's warnings; nil means slog.Default().
 	Logger *slog.Logger
+
+	lookup func(ctx context.Context, host string) ([]string, error) // DNS's resolver; tests replace it
 }
 
 // Handler is what this member does with an update another member (or itself) forwards to
@@ -200,6 +202,9 @@ func (m *Member) provider(ctx context.Context, host *string) (protocluster.Clust
 		return p, nil
 	default:
 		d := newDNSProvider(m.cfg.Peers[0], m.cfg.ManagePort, m.cfg.Refresh, m.log)
+		if m.cfg.lookup != nil {
+			d.lookup = m.cfg.lookup
+		}
 		if *host == "" {
 			own, err := d.ownAddress(ctx)
 			if err != nil {

@@ -95,6 +95,7 @@ type Member struct {
 	watchers []func(left int)
 
 	forwards, retries, refusals atomic.Int64
+	activations                 atomic.Int64
 }
 
 // New makes a member of cfg.Name; it joins the cluster in Start.
@@ -343,6 +344,7 @@ type Stats struct {
 	Members                     int
 	Forwards, Retries, Refusals int64
 	Hosted                      int64 // user identities active on this member
+	Activations                 int64 // user identities activated here since the start
 }
 
 // Stats returns the member's counters.
@@ -350,7 +352,7 @@ func (m *Member) Stats() Stats {
 	m.mu.Lock()
 	n := len(m.members)
 	m.mu.Unlock()
-	st := Stats{Members: n, Forwards: m.forwards.Load(), Retries: m.retries.Load(), Refusals: m.refusals.Load()}
+	st := Stats{Members: n, Forwards: m.forwards.Load(), Retries: m.retries.Load(), Refusals: m.refusals.Load(), Activations: m.activations.Load()}
 	if m.c != nil {
 		st.Hosted = m.c.VirtualActorCount()
 	}
@@ -421,6 +423,7 @@ type grain struct {
 func (g *grain) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
 	case *protocluster.ClusterInit:
+		g.m.activations.Add(1)
 		c.SetReceiveTimeout(g.m.cfg.Idle)
 	case *wire.Deliver:
 		c.Respond(g.deliver(msg))

@@ -28,16 +28,20 @@ func freePort(t *testing.T) int {
 
 // recorder is a Handler that keeps what was forwarded to its member.
 type recorder struct {
-	mu   sync.Mutex
-	keys map[int64]int
+	mu      sync.Mutex
+	keys    map[int64]int
+	updates map[int64]bool // update ids taken, when not nil
 }
 
-func (r *recorder) Accept(key, _ int64, raw []byte) error {
+func (r *recorder) Accept(key, updateID int64, raw []byte) error {
 	if string(raw) == "refuse" {
 		return fmt.Errorf("refused on purpose")
 	}
 	r.mu.Lock()
 	r.keys[key]++
+	if r.updates != nil {
+		r.updates[updateID] = true
+	}
 	r.mu.Unlock()
 	return nil
 }
@@ -53,7 +57,7 @@ func (r *recorder) count() map[int64]int {
 }
 
 // startMembers starts n automanaged members on loopback that know each other.
-func startMembers(t *testing.T, n int) ([]*Member, []*recorder) {
+func startMembers(t *testing.T, n int, idle ...time.Duration) ([]*Member, []*recorder) {
 	t.Helper()
 	manage := make([]int, n)
 	var peers []string
@@ -64,7 +68,11 @@ func startMembers(t *testing.T, n int) ([]*Member, []*recorder) {
 	members := make([]*Member, n)
 	recs := make([]*recorder, n)
 	for i := range members {
-		m, err := New(Config{Name: "test", Provider: Automanaged, Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), ManagePort: manage[i], Peers: peers, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+		var idleFor time.Duration
+		if len(idle) > 0 {
+			idleFor = idle[0]
+		}
+		m, err := New(Config{Name: "test", Provider: Automanaged, Idle: idleFor, Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), ManagePort: manage[i], Peers: peers, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,4 +168,70 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// TestForwardAcrossPassivation forwards to identities that passivate between one update and
+// the next (an idle of 5 ms): a Deliver that reaches an identity after its PoisonPill is
+// dropped unanswered, and the forward must look the identity up again and get through.
+func TestForwardAcrossPassivation(t *testing.T) {
+	members, recs := startMembers(t, 3, 5*time.Millisecond)
+	for _, r := range recs {
+		r.updates = map[int64]bool{}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const keys, rounds = 20, 10
+	id := int64(0)
+	for round := 0; round < rounds; round++ {
+		if round%2 == 1 {
+			// Every other round, on identities passivated after the last; the others race
+			// their passivation.
+			waitPassivated(t, members)
+		}
+		for k := int64(1); k <= keys; k++ {
+			id++
+			if err := members[int(id)%len(members)].Forward(ctx, k, id, []byte("{}")); err != nil {
+				t.Fatalf("update %d of key %d: %v", id, k, err)
+			}
+		}
+	}
+	for u := int64(1); u <= id; u++ {
+		taken := false
+		for _, r := range recs {
+			r.mu.Lock()
+			taken = taken || r.updates[u]
+			r.mu.Unlock()
+		}
+		if !taken {
+			t.Errorf("update %d was forwarded and never taken", u)
+		}
+	}
+	var retries, activations int64
+	for _, m := range members {
+		retries += m.Stats().Retries
+		activations += m.Stats().Activations
+	}
+	if activations <= keys {
+		t.Errorf("%d activations of %d keys: the identities never passivated, so nothing was tested", activations, keys)
+	}
+	t.Logf("%d updates forwarded across %d activations of %d keys, %d tries again", id, activations, keys, retries)
+}
+
+// waitPassivated waits until no member hosts an identity.
+func waitPassivated(t *testing.T, members []*Member) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var hosted int64
+		for _, m := range members {
+			hosted += m.Stats().Hosted
+		}
+		if hosted == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d identities still active after 10s", hosted)
+		}
+		time.Sleep(time.Millisecond) // the count has no event to wait on
+	}
 }

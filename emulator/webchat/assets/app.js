@@ -166,8 +166,11 @@ function showLoad(l) {
 
 // --- the stream ---------------------------------------------------------------------
 
+let stream = null; // the page's EventSource; null while it has none
+
 function connect() {
   const es = new EventSource("/api/events");
+  stream = es;
   es.addEventListener("hello", (e) => {
     const h = JSON.parse(e.data);
     state.users = h.users;
@@ -194,6 +197,7 @@ function connect() {
   es.onerror = () => {
     if (es.readyState === EventSource.CLOSED) {
       // A refusal (too many pages open) or the sandbox gone: EventSource does not retry.
+      if (stream === es) stream = null; // coming back to the tab tries again
       $("conn").textContent = "not live: the sandbox refused or stopped; close other tabs and reload";
     } else {
       $("conn").textContent = "reconnecting…";
@@ -225,3 +229,23 @@ $("input").addEventListener("keydown", (e) => {
 $("crash").addEventListener("click", () => sendText("panic"));
 $("load-run").addEventListener("click", () => post("/api/loadtest", {}));
 connect();
+
+// A browser opens at most 6 connections to one site, and each tab's stream holds one: a
+// seventh tab of the sandbox would wait for a connection and never load. So a tab left in
+// the background gives its stream back after a while, and takes a new one (with the whole
+// chat again) when it is looked at.
+let backgrounded = null;
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) {
+    backgrounded = setTimeout(() => {
+      if (stream) {
+        stream.close();
+        stream = null;
+        $("conn").textContent = "paused in the background";
+      }
+    }, 10000);
+    return;
+  }
+  clearTimeout(backgrounded);
+  if (!stream) connect();
+});

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/troupebot/troupe/cluster/wire"
 	"github.com/troupebot/troupe/internal/backoff"
+	"github.com/troupebot/troupe/internal/ratelog"
 )
 
 // userKind is the cluster kind of a user's identity: its identity is the user's key.
@@ -82,6 +84,7 @@ type StatusFunc func() *wire.Status
 type Member struct {
 	cfg      Config
 	log      *slog.Logger
+	stuck    *ratelog.Logger // forwards failing for long
 	system   *actor.ActorSystem
 	c        *protocluster.Cluster
 	handler  Handler
@@ -130,7 +133,8 @@ func New(cfg Config) (*Member, error) {
 	if _, _, err := splitAddr(cfg.Addr, cfg.Provider == DNS); err != nil {
 		return nil, err
 	}
-	return &Member{cfg: cfg, log: cfg.Logger.With(slog.String("cluster", cfg.Name)), changed: make(chan struct{})}, nil
+	log := cfg.Logger.With(slog.String("cluster", cfg.Name))
+	return &Member{cfg: cfg, log: log, stuck: ratelog.New(log, ratelog.Config{PerSecond: 1, Burst: 5}), changed: make(chan struct{})}, nil
 }
 
 // splitAddr parses a member address; the host may be empty only when the provider finds it.
@@ -303,11 +307,18 @@ func (m *Member) Forward(ctx context.Context, key, updateID int64, raw []byte) e
 		if err == nil {
 			return nil
 		}
-		if attempt == 1 || attempt%20 == 0 {
-			m.log.Info("forward failed; trying again", slog.Int64("key", key), slog.Int64("update", updateID), slog.Int("attempt", attempt), slog.Any("err", err))
+		switch {
+		case attempt == 1:
+			// A member died, joined or is leaving: routine, and the next tries tell.
+			m.log.Debug("forward failed; trying again", slog.Int64("key", key), slog.Int64("update", updateID), slog.Any("err", err))
+		case attempt%20 == 0:
+			// Some 15 s of tries: members that cannot reach each other. Every update on
+			// its way says so, so the lines are rate-limited.
+			m.stuck.Log(ctx, slog.LevelWarn, "forward still failing; trying again", slog.Int64("key", key), slog.Int64("update", updateID), slog.Int("attempt", attempt), slog.Any("err", err))
 		}
 		m.retries.Add(1)
-		if serr := backoff.Sleep(ctx, forwardRetry.Delay(attempt, 0)); serr != nil {
+		// Jittered: after a member's death every update on its way tries again at once.
+		if serr := backoff.Sleep(ctx, forwardRetry.Delay(attempt, rand.Float64())); serr != nil {
 			return fmt.Errorf("cluster: forward update %d of key %d: %w (last try: %w)", updateID, key, serr, err)
 		}
 	}
@@ -315,7 +326,7 @@ func (m *Member) Forward(ctx context.Context, key, updateID int64, raw []byte) e
 
 // forwardRetry spaces a Forward's tries: a member's death takes the provider a few seconds
 // to notice, a refusal (a member stopping) less.
-var forwardRetry = backoff.Policy{Initial: 50 * time.Millisecond, Max: time.Second}
+var forwardRetry = backoff.Policy{Initial: 50 * time.Millisecond, Max: time.Second, Jitter: 0.3}
 
 // ErrRefused wraps a member's refusal of a forwarded update.
 var ErrRefused = errors.New("cluster: update refused by its member")

@@ -50,6 +50,11 @@ func (s *sandbox) run(ctx context.Context) error {
 		s.cfg.chaos = true
 	}
 	ecfg := emulator.Config{Token: sandboxToken, OnSend: s.print, Logger: s.log}
+	if s.cfg.web {
+		// The page shows the chats; the terminal keeps to the URL and to what goes wrong,
+		// not a line for each of a load run's 500 replies.
+		ecfg.OnSend = nil
+	}
 	if s.cfg.store != "memory" {
 		// The store remembers this user's update ids from earlier sessions.
 		ecfg.FirstUpdateID = emulator.UpdateIDFromClock()

@@ -8,6 +8,8 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -70,17 +72,57 @@ func knownEnv(tb testing.TB) map[string]bool {
 	return known
 }
 
-// defaultListen is the default of -listen that docs/configuration.md documents.
-func defaultListen(tb testing.TB) string {
+// flagDefault is the default of -name that docs/configuration.md documents (its first
+// `value`), which cmd/bot's TestConfigurationDoc holds to the flag.
+func flagDefault(tb testing.TB, name string) string {
 	tb.Helper()
 	for _, m := range flagRow.FindAllStringSubmatch(repotest.ReadFile(tb, "docs/configuration.md"), -1) {
-		if d := codeSpan.FindStringSubmatch(m[3]); m[1] == "listen" && d != nil {
+		if d := codeSpan.FindStringSubmatch(m[3]); m[1] == name && d != nil {
 			return d[1]
 		}
 	}
-	tb.Fatal("docs/configuration.md documents no default `address` for -listen")
+	tb.Fatalf("docs/configuration.md documents no default `value` for -%s", name)
 	return ""
 }
+
+// defaultListen is the default of -listen that docs/configuration.md documents.
+func defaultListen(tb testing.TB) string {
+	tb.Helper()
+	return flagDefault(tb, "listen")
+}
+
+// defaultClusterPort is the port of the default -cluster-addr, the port a member binds
+// unless BOT_CLUSTER_ADDR says otherwise (with POD_IP set, on that address).
+func defaultClusterPort(tb testing.TB) string {
+	tb.Helper()
+	d := flagDefault(tb, "cluster-addr")
+	_, port, err := net.SplitHostPort(d)
+	if err != nil {
+		tb.Fatalf("the documented default -cluster-addr %q: %v", d, err)
+	}
+	return port
+}
+
+// checkOutboundShare fails unless members members, each with its own outbound limit
+// (BOT_RATE_GLOBAL in env, else the bot's default of 30), send at most Telegram's 30
+// messages a second between them.
+func checkOutboundShare(tb testing.TB, env map[string]string, members int) {
+	tb.Helper()
+	rate := 30.0
+	if v, ok := env["BOT_RATE_GLOBAL"]; ok {
+		var err error
+		if rate, err = strconv.ParseFloat(v, 64); err != nil || rate <= 0 {
+			tb.Errorf("BOT_RATE_GLOBAL %q: want a positive number of messages a second (0 is no limit at all)", v)
+			return
+		}
+	}
+	if total := rate * float64(members); total > telegramGlobalRate {
+		tb.Errorf("BOT_RATE_GLOBAL %v × %d members = %v messages a second, over Telegram's %d: set it to %d / %d", rate, members, total, telegramGlobalRate, telegramGlobalRate, members)
+	}
+}
+
+// telegramGlobalRate is what Telegram lets one bot send, in messages a second overall.
+const telegramGlobalRate = 30
 
 // listenPort is the port the bot listens on with env: PORT, else the default -listen's.
 func listenPort(tb testing.TB, env map[string]string) string {
@@ -180,6 +222,21 @@ type served struct {
 	publicMetrics, opsMetrics int
 	// durable: the metrics served said the bot runs on a durable store that answers.
 	durable bool
+	// member: the address the bot joined its cluster with ("" when it runs alone), and
+	// the provider that found the members.
+	member, provider string
+}
+
+// joined reads, from the bot's JSON log lines, the address and provider it joined its
+// cluster with.
+func joined(logs string) (addr, provider string) {
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct{ Msg, Addr, Provider string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "cluster member started" {
+			return l.Addr, l.Provider
+		}
+	}
+	return "", ""
 }
 
 // get is the status and body GET url answers, 0 when it cannot be reached.
@@ -200,9 +257,10 @@ func get(tb testing.TB, url string) (int, string) {
 
 // serve starts the built bot with env, as the platform would, against the Bot API emulator
 // (TELEGRAM_API_URL) and on free ports (PORT and any BOT_OPS_LISTEN, in place of the
-// platform's, which this machine may have in use), waits until it
-// polls or has registered its webhook, checks that PORT serves /healthz, tries the webhook
-// without its secret, and stops the bot with SIGTERM.
+// platform's, which this machine may have in use; a cluster member's remote and manage
+// ports too, its remote's host kept, and an automanaged member's peers set to itself: a
+// cluster of one), waits until it polls or has registered its webhook, checks that PORT
+// serves /healthz, tries the webhook without its secret, and stops the bot with SIGTERM.
 // A bot that refuses env exits first, and the test fails with its complaint.
 func serve(tb testing.TB, env map[string]string) served {
 	tb.Helper()
@@ -221,9 +279,12 @@ func serve(tb testing.TB, env map[string]string) served {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = []string{"HOME=/nonexistent", "TELEGRAM_API_URL=" + emu.URL(), "PORT=" + port}
+	if env["BOT_CLUSTER"] != "" {
+		cmd.Env = append(cmd.Env, clusterPorts(tb, env)...)
+	}
 	for k, v := range env {
 		switch k {
-		case "PORT":
+		case "PORT", "BOT_CLUSTER_ADDR", "BOT_CLUSTER_MANAGE_PORT", "BOT_CLUSTER_PEERS":
 		case "BOT_OPS_LISTEN": // the private address, on a free port of this machine too
 			opsAddr = repotest.FreeAddr(tb)
 			cmd.Env = append(cmd.Env, k+"="+opsAddr)
@@ -296,5 +357,71 @@ func serve(tb testing.TB, env map[string]string) served {
 	if err := <-exited; err != nil {
 		tb.Errorf("the bot did not stop cleanly on SIGTERM: %v\n%s", err, &logs)
 	}
+	s.member, s.provider = joined(logs.String())
 	return s
+}
+
+// clusterPorts is the cluster settings of env on free ports of this machine: the remote's
+// host as env gives it (BOT_CLUSTER_ADDR's, else POD_IP, as the bot's default takes it),
+// and, for an automanaged member, itself as its only peer.
+func clusterPorts(tb testing.TB, env map[string]string) []string {
+	tb.Helper()
+	host := env["POD_IP"]
+	if a, ok := env["BOT_CLUSTER_ADDR"]; ok {
+		h, _, err := net.SplitHostPort(a)
+		if err != nil {
+			tb.Fatalf("BOT_CLUSTER_ADDR %q: %v", a, err)
+		}
+		host = h
+	}
+	remote, manage := portOf(tb, repotest.FreeAddr(tb)), portOf(tb, repotest.FreeAddr(tb))
+	out := []string{"BOT_CLUSTER_ADDR=" + net.JoinHostPort(host, remote), "BOT_CLUSTER_MANAGE_PORT=" + manage}
+	if env["BOT_CLUSTER_PROVIDER"] == "automanaged" {
+		out = append(out, "BOT_CLUSTER_PEERS=127.0.0.1:"+manage)
+	} else if p, ok := env["BOT_CLUSTER_PEERS"]; ok {
+		out = append(out, "BOT_CLUSTER_PEERS="+p)
+	}
+	return out
+}
+
+// refusal starts the built bot with env against the Bot API emulator and returns its exit
+// code and its log, failing the test if it serves instead of exiting.
+func refusal(tb testing.TB, env map[string]string) (int, string) {
+	tb.Helper()
+	emu, err := emulator.New(emulator.Config{Token: env["TELEGRAM_BOT_TOKEN"], Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer emu.Close()
+	bin := repotest.Bot(tb) // built first: the deadline is for the bot, not the build
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = []string{"HOME=/nonexistent", "TELEGRAM_API_URL=" + emu.URL(), "PORT=" + portOf(tb, repotest.FreeAddr(tb))}
+	for k, v := range env {
+		if k != "PORT" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		tb.Fatalf("the bot did not exit in time\n%s", out)
+	case err == nil:
+		return 0, string(out)
+	case !errors.As(err, &exit):
+		tb.Fatalf("run the bot: %v", err)
+	}
+	return exit.ExitCode(), string(out)
+}
+
+// portOf is the port of a host:port.
+func portOf(tb testing.TB, addr string) string {
+	tb.Helper()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		tb.Fatalf("address %q: %v", addr, err)
+	}
+	return port
 }

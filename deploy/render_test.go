@@ -1,10 +1,12 @@
 package deploy
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,16 +98,60 @@ func checkKeyValue(tb testing.TB, kv renderService, region string) {
 	}
 }
 
+// renderReservedPorts are ports Render keeps from private network traffic.
+var renderReservedPorts = []string{"10000", "18012", "18013", "19099"}
+
+// checkRenderCluster fails unless env makes each of n instances a member of one cluster
+// that the dns provider finds on Render's private network, with the outbound limit split
+// among them.
+func checkRenderCluster(tb testing.TB, env map[string]string, n int) {
+	tb.Helper()
+	if env["BOT_CLUSTER"] == "" {
+		tb.Error("envVars: no BOT_CLUSTER: several instances would each run their own users")
+	}
+	if p, ok := env["BOT_CLUSTER_PROVIDER"]; ok && p != "dns" {
+		tb.Errorf("envVars: BOT_CLUSTER_PROVIDER %q; Render has no Kubernetes API, and its instances' addresses are known only by RENDER_DISCOVERY_SERVICE: dns", p)
+	}
+	if _, ok := env["BOT_CLUSTER_PEERS"]; ok {
+		tb.Error("envVars: BOT_CLUSTER_PEERS is set; the bot's default is RENDER_DISCOVERY_SERVICE, the name Render gives every instance")
+	}
+	addr, ok := env["BOT_CLUSTER_ADDR"]
+	if !ok {
+		addr = flagDefault(tb, "cluster-addr")
+	}
+	host, remote, err := net.SplitHostPort(addr)
+	if err != nil || host != "" {
+		tb.Errorf("BOT_CLUSTER_ADDR %q: want a port only: an instance's address changes with every deploy, and the dns provider finds it (%v)", addr, err)
+	}
+	manage, ok := env["BOT_CLUSTER_MANAGE_PORT"]
+	if !ok {
+		manage = flagDefault(tb, "cluster-manage-port")
+	}
+	taken := []string{env["PORT"]}
+	if ops, ok := env["BOT_OPS_LISTEN"]; ok {
+		taken = append(taken, portOf(tb, ops))
+	}
+	for _, p := range []string{remote, manage} {
+		if slices.Contains(renderReservedPorts, p) || slices.Contains(taken, p) {
+			tb.Errorf("cluster port %s: Render keeps %v from the private network, and PORT and BOT_OPS_LISTEN are taken", p, renderReservedPorts)
+		}
+	}
+	checkOutboundShare(tb, env, n)
+}
+
 // TestRenderBlueprints checks both Blueprints against the bot and Render's rules.
 func TestRenderBlueprints(t *testing.T) {
 	deadline := stopDeadline(t)
 	known := knownEnv(t)
 	regions := []string{"oregon", "ohio", "virginia", "frankfurt", "singapore"}
+	// cluster: the service runs several instances as one cluster. Render's workers
+	// cannot receive private network traffic, so only a web service can be one.
 	tests := []struct {
 		file, typ, mode string
+		cluster         bool
 	}{
-		{"deploy/render.yaml", "web", "webhook"},
-		{"deploy/render-polling.yaml", "worker", "polling"},
+		{"deploy/render.yaml", "web", "webhook", true},
+		{"deploy/render-polling.yaml", "worker", "polling", false},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {
@@ -127,8 +173,13 @@ func TestRenderBlueprints(t *testing.T) {
 			if !slices.Contains(regions, s.Region) {
 				t.Errorf("region %q, want one of %v", s.Region, regions)
 			}
-			if s.NumInstances == nil || *s.NumInstances != 1 {
-				t.Errorf("numInstances %s, want exactly 1: more is the cluster's work, not one process's", show(s.NumInstances))
+			switch {
+			case s.NumInstances == nil:
+				t.Fatal("no numInstances")
+			case tt.cluster && *s.NumInstances < 2:
+				t.Errorf("numInstances %d, want several: one instance lost should leave others to share its users", *s.NumInstances)
+			case !tt.cluster && *s.NumInstances != 1:
+				t.Errorf("numInstances %d, want 1: a worker cannot receive its peers' forwards, so several would not be one cluster", *s.NumInstances)
 			}
 			if s.MaxShutdownDelaySeconds == nil {
 				t.Errorf("no maxShutdownDelaySeconds")
@@ -188,7 +239,19 @@ func TestRenderBlueprints(t *testing.T) {
 				// What Render sets on a web service (and PORT, which serve sets).
 				env["RENDER_EXTERNAL_URL"] = "https://" + s.Name + ".onrender.com"
 			}
+			if tt.cluster {
+				checkRenderCluster(t, env, *s.NumInstances)
+				// What Render sets on a service with several instances: a name resolving to
+				// each instance's private address. An address of this machine stands in
+				// for it (a literal resolves to itself, and to nothing else).
+				env["RENDER_DISCOVERY_SERVICE"] = "127.0.0.1"
+			} else if _, ok := env["BOT_CLUSTER"]; ok {
+				t.Error("envVars: BOT_CLUSTER on a worker, which cannot receive the other members' forwards")
+			}
 			got := serve(t, env)
+			if tt.cluster && (got.provider != "dns" || !strings.HasPrefix(got.member, env["RENDER_DISCOVERY_SERVICE"]+":")) {
+				t.Errorf("the bot joined its cluster at %q with provider %q; want dns, at the address RENDER_DISCOVERY_SERVICE resolved to", got.member, got.provider)
+			}
 			if !got.durable {
 				t.Error("the bot did not report a durable store that answers (troupe_store_up 1 and a journal in /metrics)")
 			}

@@ -99,6 +99,8 @@ type Member struct {
 
 	forwards, retries, refusals atomic.Int64
 	activations                 atomic.Int64
+	hosted                      int64         // identities active here; under mu
+	hostedChanged               chan struct{} // closed and replaced when hosted changes; under mu
 }
 
 // New makes a member of cfg.Name; it joins the cluster in Start.
@@ -134,7 +136,7 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	log := cfg.Logger.With(slog.String("cluster", cfg.Name))
-	return &Member{cfg: cfg, log: log, stuck: ratelog.New(log, ratelog.Config{PerSecond: 1, Burst: 5}), changed: make(chan struct{})}, nil
+	return &Member{cfg: cfg, log: log, stuck: ratelog.New(log, ratelog.Config{PerSecond: 1, Burst: 5}), changed: make(chan struct{}), hostedChanged: make(chan struct{})}, nil
 }
 
 // splitAddr parses a member address; the host may be empty only when the provider finds it.
@@ -364,9 +366,9 @@ func (m *Member) Stats() Stats {
 	n := len(m.members)
 	m.mu.Unlock()
 	st := Stats{Members: n, Forwards: m.forwards.Load(), Retries: m.retries.Load(), Refusals: m.refusals.Load(), Activations: m.activations.Load()}
-	if m.c != nil {
-		st.Hosted = m.c.VirtualActorCount()
-	}
+	m.mu.Lock()
+	st.Hosted = m.hosted
+	m.mu.Unlock()
 	return st
 }
 
@@ -424,6 +426,32 @@ func (m *Member) Leave() {
 	})
 }
 
+// hostedBy counts identities activated (+1) and stopped (-1) here.
+func (m *Member) hostedBy(d int64) {
+	m.mu.Lock()
+	m.hosted += d
+	close(m.hostedChanged)
+	m.hostedChanged = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// waitHosted waits until this member hosts at most n identities, or ctx ends.
+func (m *Member) waitHosted(ctx context.Context, n int64) error {
+	for {
+		m.mu.Lock()
+		hosted, changed := m.hosted, m.hostedChanged
+		m.mu.Unlock()
+		if hosted <= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: %d identities still hosted: %w", hosted, ctx.Err())
+		}
+	}
+}
+
 // grain is a user's identity on the member that hosts it. It holds no state: the user's
 // actor is this member's runtime's, and the state is in the durable store. The grain is the
 // place: where the cluster puts the key, the runtime there runs it.
@@ -435,7 +463,10 @@ func (g *grain) Receive(c actor.Context) {
 	switch msg := c.Message().(type) {
 	case *protocluster.ClusterInit:
 		g.m.activations.Add(1)
+		g.m.hostedBy(1)
 		c.SetReceiveTimeout(g.m.cfg.Idle)
+	case *actor.Stopped:
+		g.m.hostedBy(-1)
 	case *wire.Deliver:
 		c.Respond(g.deliver(msg))
 	case *actor.ReceiveTimeout:

@@ -220,18 +220,11 @@ func TestForwardAcrossPassivation(t *testing.T) {
 // waitPassivated waits until no member hosts an identity.
 func waitPassivated(t *testing.T, members []*Member) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var hosted int64
-		for _, m := range members {
-			hosted += m.Stats().Hosted
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, m := range members {
+		if err := m.waitHosted(ctx, 0); err != nil {
+			t.Fatal(err)
 		}
-		if hosted == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d identities still active after 10s", hosted)
-		}
-		time.Sleep(time.Millisecond) // the count has no event to wait on
 	}
 }

@@ -435,23 +435,6 @@ func (m *Member) hostedBy(d int64) {
 	m.mu.Unlock()
 }
 
-// waitHosted waits until this member hosts at most n identities, or ctx ends.
-func (m *Member) waitHosted(ctx context.Context, n int64) error {
-	for {
-		m.mu.Lock()
-		hosted, changed := m.hosted, m.hostedChanged
-		m.mu.Unlock()
-		if hosted <= n {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("cluster: %d identities still hosted: %w", hosted, ctx.Err())
-		}
-	}
-}
-
 // grain is a user's identity on the member that hosts it. It holds no state: the user's
 // actor is this member's runtime's, and the state is in the durable store. The grain is the
 // place: where the cluster puts the key, the runtime there runs it.

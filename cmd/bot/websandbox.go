@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/troupebot/troupe/bot"
@@ -54,9 +55,13 @@ func (s *sandbox) serveWeb(ctx context.Context, emu *emulator.Server, b *bot.Bot
 		mux.Handle(path, opsMux)
 	}
 	mux.Handle("/", page)
+	var h http.Handler = mux
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+		h = loopbackHosts(mux)
+	}
 	// Not an ops.Server: its write deadline would cut the page's event stream, which
 	// stays open as long as the page does.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -117,4 +122,22 @@ func figures(s bot.Snapshot) webchat.Figures {
 		ChartP50: s.ChartLatency.Quantile(0.5) * 1000, ChartP99: s.ChartLatency.Quantile(0.99) * 1000,
 		Replies: s.Sender.Sent, TooMany: s.Sender.TooMany, Updates: r.Delivered,
 	}
+}
+
+// loopbackHosts refuses requests that name another host than this machine's loopback: a
+// page of another site whose name its owner pointed at 127.0.0.1 (DNS rebinding) would
+// otherwise reach the sandbox bound to loopback as if it were the sandbox's own page.
+func loopbackHosts(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			http.Error(w, "This sandbox answers on this machine's loopback only: open it at http://127.0.0.1 or http://localhost, not as "+strconv.Quote(r.Host)+".", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

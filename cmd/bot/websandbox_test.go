@@ -8,7 +8,9 @@ import (
 	"image"
 	_ "image/png"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,5 +226,42 @@ func TestWebNeedsNoToken(t *testing.T) {
 	code := run([]string{"-web", "-token", "123:abc"}, strings.NewReader(""), io.Discard, &stderr, noEnv)
 	if code != 2 || !strings.Contains(stderr.String(), "-web serves the sandbox's chat page") || strings.Contains(stderr.String(), "123:abc") {
 		t.Errorf("bot -web -token … exited %d, said %q; want 2 and why, without the token", code, stderr.String())
+	}
+}
+
+// TestWebLoopbackHosts: bound to loopback, the sandbox answers only requests that name the
+// loopback, so another site's page cannot reach it through a name rebound to 127.0.0.1.
+func TestWebLoopbackHosts(t *testing.T) {
+	srv := httptest.NewServer(loopbackHosts(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "page")
+	})))
+	defer srv.Close()
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + port, http.StatusOK},
+		{"localhost:" + port, http.StatusOK},
+		{"[::1]:" + port, http.StatusOK},
+		{"127.0.0.1", http.StatusOK},
+		{"evil.example:" + port, http.StatusMisdirectedRequest},
+		{"evil.example", http.StatusMisdirectedRequest},
+		{"10.0.0.1:" + port, http.StatusMisdirectedRequest},
+	} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tc.host
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %q: %d %q, want %d", tc.host, resp.StatusCode, body, tc.want)
+		}
 	}
 }

@@ -94,13 +94,12 @@ type Member struct {
 
 	mu       sync.Mutex
 	members  []*protocluster.Member
-	changed  chan struct{} // closed and replaced at every topology
+	hosted   int64         // identities active here
+	changed  chan struct{} // closed and replaced when members or hosted change
 	watchers []func(left int)
 
 	forwards, retries, refusals atomic.Int64
 	activations                 atomic.Int64
-	hosted                      int64         // identities active here; under mu
-	hostedChanged               chan struct{} // closed and replaced when hosted changes; under mu
 }
 
 // New makes a member of cfg.Name; it joins the cluster in Start.
@@ -136,7 +135,7 @@ func New(cfg Config) (*Member, error) {
 		return nil, err
 	}
 	log := cfg.Logger.With(slog.String("cluster", cfg.Name))
-	return &Member{cfg: cfg, log: log, stuck: ratelog.New(log, ratelog.Config{PerSecond: 1, Burst: 5}), changed: make(chan struct{}), hostedChanged: make(chan struct{})}, nil
+	return &Member{cfg: cfg, log: log, stuck: ratelog.New(log, ratelog.Config{PerSecond: 1, Burst: 5}), changed: make(chan struct{})}, nil
 }
 
 // splitAddr parses a member address; the host may be empty only when the provider finds it.
@@ -228,8 +227,7 @@ func (m *Member) topology(t *protocluster.ClusterTopology) {
 	m.mu.Lock()
 	m.members = t.Members
 	watchers := m.watchers
-	close(m.changed)
-	m.changed = make(chan struct{})
+	m.changedLocked()
 	m.mu.Unlock()
 	for _, j := range t.Joined {
 		m.log.Info("cluster member joined", slog.String("member", j.Id), slog.String("addr", j.Address()))
@@ -255,19 +253,36 @@ func (m *Member) OnLeave(f func(left int)) {
 
 // WaitMembers waits until this member sees at least n members, or ctx ends.
 func (m *Member) WaitMembers(ctx context.Context, n int) error {
+	return m.waitFor(ctx, func() error {
+		if len(m.members) < n {
+			return fmt.Errorf("cluster: %d of %d members seen", len(m.members), n)
+		}
+		return nil
+	})
+}
+
+// waitFor waits until unmet, called under mu, returns nil, or ctx ends (its last error, with
+// ctx's).
+func (m *Member) waitFor(ctx context.Context, unmet func() error) error {
 	for {
 		m.mu.Lock()
-		have, changed := len(m.members), m.changed
+		err, changed := unmet(), m.changed
 		m.mu.Unlock()
-		if have >= n {
+		if err == nil {
 			return nil
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("cluster: %d of %d members seen: %w", have, n, ctx.Err())
+			return fmt.Errorf("%w: %w", err, ctx.Err())
 		}
 	}
+}
+
+// changedLocked wakes the waiters; mu is held.
+func (m *Member) changedLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
 }
 
 // ID is this member's id in the cluster; empty before Start.
@@ -430,8 +445,7 @@ func (m *Member) Leave() {
 func (m *Member) hostedBy(d int64) {
 	m.mu.Lock()
 	m.hosted += d
-	close(m.hostedChanged)
-	m.hostedChanged = make(chan struct{})
+	m.changedLocked()
 	m.mu.Unlock()
 }
 

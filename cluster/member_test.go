@@ -231,17 +231,10 @@ func waitPassivated(t *testing.T, members []*Member) {
 
 // waitHosted waits until this member hosts at most n identities, or ctx ends.
 func (m *Member) waitHosted(ctx context.Context, n int64) error {
-	for {
-		m.mu.Lock()
-		hosted, changed := m.hosted, m.hostedChanged
-		m.mu.Unlock()
-		if hosted <= n {
-			return nil
+	return m.waitFor(ctx, func() error {
+		if m.hosted > n {
+			return fmt.Errorf("cluster: %d identities still hosted", m.hosted)
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return fmt.Errorf("cluster: %d identities still hosted: %w", hosted, ctx.Err())
-		}
-	}
+		return nil
+	})
 }

@@ -232,19 +232,30 @@ func (r *membersRun) run() {
 
 // leaseHolder is the index of the member that holds the polling lease now, -1 if none says so.
 func (r *membersRun) leaseHolder() int {
-	client := &http.Client{Timeout: time.Second}
 	for _, mp := range r.live() {
-		resp, err := client.Get("http://127.0.0.1:" + strconv.Itoa(r.ports[mp.index].http) + "/metrics")
-		if err != nil {
-			continue
-		}
-		held := parseMetrics(resp.Body, "troupe_polling_lease_held")[0]
-		resp.Body.Close()
-		if held == 1 {
+		if held, err := r.metrics(mp, "troupe_polling_lease_held"); err == nil && held[0] == 1 {
 			return mp.index
 		}
 	}
 	return -1
+}
+
+// memberClient asks the members for their readiness and figures.
+var memberClient = &http.Client{Timeout: 2 * time.Second}
+
+// url is path on member mp's HTTP port.
+func (r *membersRun) url(mp *memberProc, path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(r.ports[mp.index].http) + path
+}
+
+// metrics reads the named unlabelled metrics from member mp's /metrics now.
+func (r *membersRun) metrics(mp *memberProc, names ...string) ([]float64, error) {
+	resp, err := memberClient.Get(r.url(mp, "/metrics"))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parseMetrics(resp.Body, names...), nil
 }
 
 // signal sends sig to member i's process group, and records it as what.
@@ -279,7 +290,6 @@ func (r *membersRun) record(what string, i int) {
 // watchReady keeps each member's readiness (/readyz) every 100 ms, and its figures every
 // second (a member killed keeps the last ones read), until every member exited.
 func (r *membersRun) watchReady() {
-	client := &http.Client{Timeout: time.Second}
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for tick := 0; ; tick++ {
@@ -287,8 +297,7 @@ func (r *membersRun) watchReady() {
 			r.collect()
 		}
 		for _, mp := range r.live() {
-			url := "http://127.0.0.1:" + strconv.Itoa(r.ports[mp.index].http) + "/readyz"
-			resp, err := client.Get(url)
+			resp, err := memberClient.Get(r.url(mp, "/readyz"))
 			ok := err == nil && resp.StatusCode == http.StatusOK
 			if resp != nil {
 				resp.Body.Close()
@@ -379,14 +388,11 @@ type memberFigures struct {
 
 // collect reads every live member's /metrics once.
 func (r *membersRun) collect() {
-	client := &http.Client{Timeout: 2 * time.Second}
 	for _, mp := range r.live() {
-		resp, err := client.Get("http://127.0.0.1:" + strconv.Itoa(r.ports[mp.index].http) + "/metrics")
+		vals, err := r.metrics(mp, "troupe_updates_handled_total", "troupe_cluster_hosted_users", "troupe_cluster_forwards_total", "troupe_cluster_forward_retries_total")
 		if err != nil {
 			continue
 		}
-		vals := parseMetrics(resp.Body, "troupe_updates_handled_total", "troupe_cluster_hosted_users", "troupe_cluster_forwards_total", "troupe_cluster_forward_retries_total")
-		resp.Body.Close()
 		r.mu.Lock()
 		mp.final = memberFigures{handled: vals[0], hosted: max(mp.final.hosted, vals[1]), forwards: vals[2], retries: vals[3]}
 		r.mu.Unlock()

@@ -74,8 +74,8 @@ func BenchmarkRender(b *testing.B) {
 
 // BenchmarkEncode compares ways of encoding the same drawn 800x500 line chart:
 // the standard png.Encode of the RGBA image (what vgimg's PngCanvas does),
-// png.BestSpeed on the RGBA image, and this package's paletted encoding
-// (quantize, then BestSpeed with pooled encoder buffers).
+// png.BestSpeed on the RGBA image, png.BestSpeed on the quantized image, and
+// this package's encoding (quantize, then writePNG).
 func BenchmarkEncode(b *testing.B) {
 	c, err := prepare(Series{Values: noisySine(100)}, Options{Kind: Line, Title: "Benchmark"}, DefaultWidth)
 	if err != nil {
@@ -101,6 +101,18 @@ func BenchmarkEncode(b *testing.B) {
 		for b.Loop() {
 			w = 0
 			if err := enc.Encode(&w, &f.rgba); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(w), "png-bytes")
+	})
+	b.Run("paletted-bestspeed", func(b *testing.B) {
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		b.ReportAllocs()
+		for b.Loop() {
+			w = 0
+			f.quantize()
+			if err := enc.Encode(&w, &f.pal); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"sync"
 )
@@ -112,10 +111,13 @@ type cacheEntry struct {
 // frame is everything one Render needs to draw and encode, pooled so that a
 // chart costs a few small allocations instead of megabytes of pixels.
 type frame struct {
-	rgba  image.RGBA
-	pal   image.Paletted
-	cache [cacheSize]cacheEntry
-	out   bytes.Buffer
+	rgba image.RGBA
+	// stream is the PNG's image data (pngStreamLen), and pal a view of its
+	// pixels: rows of Stride w+1, whose extra byte is the next row's filter.
+	stream []byte
+	pal    image.Paletted
+	cache  [cacheSize]cacheEntry
+	out    []byte
 }
 
 // frames holds frames between renders; it is safe for concurrent Render calls,
@@ -129,72 +131,74 @@ func getFrame(w, h int) *frame {
 	n := w * h
 	if cap(f.rgba.Pix) < 4*n {
 		f.rgba.Pix = make([]uint8, 4*n)
-		f.pal.Pix = make([]uint8, n)
+	}
+	if ns := pngStreamLen(w, h); cap(f.stream) < ns {
+		f.stream = make([]uint8, ns)
 	}
 	r := image.Rect(0, 0, w, h)
 	f.rgba = image.RGBA{Pix: f.rgba.Pix[:4*n], Stride: 4 * w, Rect: r}
-	f.pal = image.Paletted{Pix: f.pal.Pix[:n], Stride: w, Rect: r, Palette: palette}
+	f.stream = f.stream[:pngStreamLen(w, h)]
+	f.pal = image.Paletted{Pix: f.stream[1:], Stride: w + 1, Rect: r, Palette: palette}
 	return f
 }
 
 func putFrame(f *frame) {
 	// A frame that once drew a huge chart would pin its buffers; let those go.
-	if cap(f.rgba.Pix) > 4*2000*2000 || f.out.Cap() > 4<<20 {
+	if cap(f.rgba.Pix) > 4*2000*2000 || cap(f.out) > 4<<20 {
 		return
 	}
 	frames.Put(f)
 }
 
 // quantize maps f.rgba onto the palette in f.pal. Most of a chart is
-// background, so dst starts cleared (index 0 is the background) and src is
-// skipped eight pixels at a time while they are all white; other colours are
-// looked up in the frame's cache and computed once on a miss.
+// background, so the stream starts cleared (index 0 is the background, and 0
+// the filter byte every row starts with) and src is skipped eight pixels at a
+// time while they are all white; other colours are looked up in the frame's
+// cache and computed once on a miss.
 func (f *frame) quantize() {
-	src, dst := f.rgba.Pix, f.pal.Pix
-	clear(dst)
-	for j := 0; j < len(dst); j += 8 {
-		if j+8 <= len(dst) {
-			q := src[4*j : 4*j+32 : 4*j+32]
-			if binary.LittleEndian.Uint64(q)&binary.LittleEndian.Uint64(q[8:])&
-				binary.LittleEndian.Uint64(q[16:])&binary.LittleEndian.Uint64(q[24:]) == math.MaxUint64 {
-				continue
+	clear(f.stream)
+	w := f.rgba.Rect.Dx()
+	for y := range f.rgba.Rect.Dy() {
+		src := f.rgba.Pix[y*f.rgba.Stride : y*f.rgba.Stride+4*w]
+		dst := f.pal.Pix[y*f.pal.Stride : y*f.pal.Stride+w]
+		// Grid lines and axes are long runs of one colour: the last lookup
+		// is kept to skip the cache for them.
+		last, lastIdx := uint32(0), uint8(0)
+		for j := 0; j < w; j += 8 {
+			if j+8 <= w {
+				q := src[4*j : 4*j+32 : 4*j+32]
+				if binary.LittleEndian.Uint64(q)&binary.LittleEndian.Uint64(q[8:])&
+					binary.LittleEndian.Uint64(q[16:])&binary.LittleEndian.Uint64(q[24:]) == math.MaxUint64 {
+					continue
+				}
 			}
-		}
-		for k := j; k < min(j+8, len(dst)); k++ {
-			p := src[4*k : 4*k+4 : 4*k+4]
-			r, g, b := p[0], p[1], p[2]
-			if r&g&b == 0xff {
-				continue
+			for k := j; k < min(j+8, w); k++ {
+				p := src[4*k : 4*k+4 : 4*k+4]
+				r, g, b := p[0], p[1], p[2]
+				if r&g&b == 0xff {
+					continue
+				}
+				key := uint32(r)<<16 | uint32(g)<<8 | uint32(b) | 1<<24
+				if key != last {
+					e := &f.cache[(key*2654435761)>>20&(cacheSize-1)]
+					if e.key != key {
+						e.key, e.idx = key, nearest(r, g, b)
+					}
+					last, lastIdx = key, e.idx
+				}
+				dst[k] = lastIdx
 			}
-			key := uint32(r)<<16 | uint32(g)<<8 | uint32(b) | 1<<24
-			e := &f.cache[(key*2654435761)>>20&(cacheSize-1)]
-			if e.key != key {
-				e.key, e.idx = key, nearest(r, g, b)
-			}
-			dst[k] = e.idx
 		}
 	}
 }
-
-// encoder writes paletted PNGs: no per-row filters are tried for paletted
-// images, and BestSpeed deflate does well on long runs of background.
-var encoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: new(encoderPool)}
-
-type encoderPool sync.Pool
-
-func (p *encoderPool) Get() *png.EncoderBuffer {
-	b, _ := (*sync.Pool)(p).Get().(*png.EncoderBuffer)
-	return b
-}
-
-func (p *encoderPool) Put(b *png.EncoderBuffer) { (*sync.Pool)(p).Put(b) }
 
 // encode quantizes the drawn frame and returns its PNG bytes, owned by the caller.
 func (f *frame) encode() ([]byte, error) {
 	f.quantize()
-	f.out.Reset()
-	if err := encoder.Encode(&f.out, &f.pal); err != nil {
+	var err error
+	f.out, err = writePNG(f.out[:0], f.stream, f.pal.Rect.Dx(), f.pal.Rect.Dy(), f.pal.Palette)
+	if err != nil {
 		return nil, fmt.Errorf("encode %dx%d png: %w", f.pal.Rect.Dx(), f.pal.Rect.Dy(), err)
 	}
-	return bytes.Clone(f.out.Bytes()), nil
+	return bytes.Clone(f.out), nil
 }

@@ -35,9 +35,10 @@ func TestQuantizeFaithful(t *testing.T) {
 			c.draw(f)
 			f.quantize()
 			var worst, sum, edges, off int
-			for i, idx := range f.pal.Pix {
+			for i := range DefaultWidth * DefaultHeight {
+				x, y := i%DefaultWidth, i/DefaultWidth
 				want := f.rgba.Pix[4*i : 4*i+3]
-				got := palette[idx].(color.RGBA)
+				got := palette[f.pal.ColorIndexAt(x, y)].(color.RGBA)
 				d := max(absDiff(got.R, want[0]), absDiff(got.G, want[1]), absDiff(got.B, want[2]))
 				worst = max(worst, d)
 				if want[0]&want[1]&want[2] != 0xff {
@@ -74,7 +75,7 @@ func TestFrameReuse(t *testing.T) {
 	putFrame(f)
 	g := getFrame(200, 100)
 	defer putFrame(g)
-	if got := g.rgba.Rect.Size(); got.X != 200 || got.Y != 100 || len(g.rgba.Pix) != 4*200*100 || len(g.pal.Pix) != 200*100 {
-		t.Errorf("frame is %v with %d/%d pixels, want 200x100", got, len(g.rgba.Pix), len(g.pal.Pix))
+	if got := g.rgba.Rect.Size(); got.X != 200 || got.Y != 100 || len(g.rgba.Pix) != 4*200*100 || len(g.stream) != 201*100 {
+		t.Errorf("frame is %v with %d/%d bytes of pixels, want 200x100", got, len(g.rgba.Pix), len(g.stream))
 	}
 }

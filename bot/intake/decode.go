@@ -52,6 +52,9 @@ func DecodeUpdate(raw []byte) (u *gotgbot.Update, err error) {
 			u, err = nil, &UndecodableError{ID: id, Err: fmt.Errorf("decoder panicked: %v", r)}
 		}
 	}()
+	if q, ok := quickUpdate(raw); ok {
+		return q, nil
+	}
 	var full gotgbot.Update
 	if err := json.Unmarshal(raw, &full); err != nil {
 		if !json.Valid(raw) {

@@ -136,6 +136,7 @@ type Runtime[S, A any] struct {
 	counters  counters
 	restarts  restartLog
 	crashLog  *rate.Limiter
+	dispatch  *dispatcher
 	muted     atomic.Int64 // crash log lines suppressed since the last one written
 	vanishLog atomic.Int64 // unix ns of the last "records vanished" line (see recordVanished)
 }
@@ -241,18 +242,20 @@ func NewDurable[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], pe
 		stopSweep: make(chan struct{}),
 		// A crash storm must not flood the log: a burst of 20 lines, then 5 a second.
 		crashLog: rate.NewLimiter(5, 20),
+		// protoactor's default throughput; a getUpdates batch (100) of mailboxes and more.
+		dispatch: newDispatcher(300, 256),
 	}
 	// The lock-free mailbox: an idle one is two small queue nodes, where the default keeps a
 	// ring of ten slots per actor, which at a million resident users is 170 MB.
 	rt.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor[S, A]{rt: rt} },
-		actor.WithMailbox(actor.UnboundedLockfree()))
+		actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(rt.dispatch))
 	shardCap := 0
 	if cfg.MaxResident > 0 {
 		shardCap = max(1, (cfg.MaxResident+cfg.Shards-1)/cfg.Shards)
 	}
 	rt.shards = make([]*actor.PID, cfg.Shards)
 	for i := range rt.shards {
-		props := actor.PropsFromProducer(func() actor.Actor { return newShard(rt, shardCap) })
+		props := actor.PropsFromProducer(func() actor.Actor { return newShard(rt, shardCap) }, actor.WithDispatcher(rt.dispatch))
 		pid, err := rt.system.Root.SpawnNamed(props, fmt.Sprintf("shard%d", i))
 		if err != nil {
 			// A fresh actor system has no names taken; this cannot happen.
@@ -396,6 +399,7 @@ func (rt *Runtime[S, A]) Close(ctx context.Context) error {
 	}
 	close(rt.stopSweep)
 	defer rt.cancel()
+	defer rt.dispatch.close()
 	defer rt.system.Shutdown()
 	stopped := make([]actor.Future, len(rt.shards))
 	for i, pid := range rt.shards {

@@ -17,8 +17,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
@@ -36,6 +38,8 @@ type Client struct {
 	http      *http.Client
 	apiURL    string
 	multipart *gotgbot.BaseBotClient
+	urls      sync.Map // a method's URL string → its *url.URL
+	nurls     atomic.Int32
 }
 
 var _ gotgbot.BotClient = (*Client)(nil)
@@ -135,11 +139,16 @@ func (c *Client) do(ctx context.Context, apiURL, token, method string, body, res
 	if err := json.NewEncoder(buf).Encode(body); err != nil {
 		return fmt.Errorf("encode %s request: %w", method, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiURL+"/bot"+token+"/"+method, bytes.NewReader(buf.Bytes()))
+	u, err := c.methodURL(apiURL + "/bot" + token + "/" + method)
 	if err != nil {
 		return fmt.Errorf("build %s request: %w", method, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return fmt.Errorf("build %s request: %w", method, err)
+	}
+	req.URL, req.Host = u, u.Host
+	req.Header = jsonHeader
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s: %w", method, err)
@@ -170,6 +179,32 @@ func (c *Client) do(ctx context.Context, apiURL, token, method string, body, res
 		return &gotgbot.TelegramError{Method: method, Code: r.ErrorCode, Description: r.Description, ResponseParams: r.Parameters}
 	}
 	return nil
+}
+
+// jsonHeader is every JSON request's header. Requests share it: net/http only reads a
+// request's header (a RoundTripper must not change the request).
+var jsonHeader = http.Header{"Content-Type": {"application/json"}}
+
+// mostURLs bounds the parsed-URL cache; a bot calls a few dozen methods on one API URL.
+const mostURLs = 256
+
+// methodURL returns raw parsed, from the cache when it was parsed before: parsing a
+// method's URL for every request was a tenth of building it. Each caller gets its own
+// copy, which it may change.
+func (c *Client) methodURL(raw string) (*url.URL, error) {
+	if u, ok := c.urls.Load(raw); ok {
+		cp := *u.(*url.URL)
+		return &cp, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if c.nurls.Add(1) <= mostURLs {
+		c.urls.Store(raw, u)
+	}
+	cp := *u
+	return &cp, nil
 }
 
 // HTTPError is a response that is not a Bot API answer.

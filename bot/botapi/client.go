@@ -162,6 +162,12 @@ func (c *Client) do(ctx context.Context, apiURL, token, method string, body, res
 	if result == nil && resp.StatusCode == http.StatusOK && bytes.HasPrefix(answer, []byte(`{"ok":true`)) {
 		return nil // accepted; what it echoes is not wanted
 	}
+	if rs, ok := result.(*[]json.RawMessage); ok {
+		if elems, ok := splitResult(answer); ok {
+			*rs = elems
+			return nil
+		}
+	}
 	r := struct {
 		Ok          bool                        `json:"ok"`
 		Result      any                         `json:"result"`

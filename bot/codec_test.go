@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -42,5 +44,30 @@ func TestActionCodecKeepsThePlace(t *testing.T) {
 	}
 	if _, _, err := (actionCodec{}).Decode([]byte{actionFormat + 1, '{', '}'}); err == nil {
 		t.Error("a newer format was read, want it refused")
+	}
+}
+
+// TestActionCodecFormat: stored actions stay what json.Marshal made of them behind the
+// format byte, so outboxes written before and after read the same.
+func TestActionCodecFormat(t *testing.T) {
+	u := &gotgbot.Update{UpdateId: 9, Message: &gotgbot.Message{MessageId: 4, Chat: gotgbot.Chat{Id: 7}}}
+	for _, a := range []Action{
+		{Kind: SendText, Text: "hello <b>&</b>", ParseMode: "HTML"},
+		{Kind: SendText, Text: "buttons", Buttons: [][]Button{{{Text: "yes", Data: "reset:yes:1@7"}}}},
+		{Kind: SendPhoto, File: &File{Name: "c.png", Data: []byte{1, 2, 3}}},
+		{},
+	} {
+		got, err := actionCodec{}.Encode(u, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := target(u)
+		want, err := json.Marshal(storedAction{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want = append([]byte{actionFormat}, want...); !bytes.Equal(got, want) {
+			t.Errorf("encoded\n%q\nwant\n%q", got, want)
+		}
 	}
 }

@@ -29,8 +29,9 @@
 //	Sender.closeMu                        (alone: held only to check closed and count a job)
 //
 // No goroutine holds two chatShard locks: sweep and wakeAll take the shards one after
-// another. Nothing is sent on the ready channel under any lock, since the send waits for a
-// worker and a worker takes shard locks. Callbacks (Job.Done, Call) run under none.
+// another. Nothing is sent on the ready channel under any lock: it has room for every
+// chat, but were it ever to fill, the send would wait for a worker, and a worker takes
+// shard locks. Callbacks (Job.Done, Call) run under none.
 //
 // Why each lock stays:
 //   - chatShard.mu: a chat's queue is touched by Send's callers, the workers, timers and

@@ -62,8 +62,9 @@ func (s *Sender) enqueue(job Job) error {
 	}
 	sh.mu.Unlock()
 	if start {
-		// Never under a lock: with every worker busy this waits for one. It cannot meet a
-		// closed channel: the job is pending, and Close closes ready only once none is.
+		// Never under a lock (see doc.go), though ready has room for every chat. It
+		// cannot meet a closed channel: the job is pending, and Close closes ready only
+		// once none is.
 		s.ready <- job.Chat
 	}
 	return nil

@@ -108,7 +108,11 @@ func New(cfg Config) *Sender {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sender{
 		cfg: cfg, ctx: ctx, cancel: cancel, log: cfg.Logger,
-		ready:   make(chan int64, 4096),
+		// A chat is in ready at most once, and only with a job pending, so MaxQueued
+		// slots mean a send on it never waits. With 4,096 it did, and under a spread
+		// burst on a durable store thousands of user actors sat blocked there, each a
+		// goroutine stack the collector scanned (8% of the bot's CPU).
+		ready:   make(chan int64, cfg.MaxQueued),
 		room:    make(chan struct{}, cfg.MaxQueued),
 		closing: make(chan struct{}),
 	}

@@ -19,7 +19,7 @@ type dispatcher struct {
 	closed     atomic.Bool
 	waiting    atomic.Int32
 	started    atomic.Int64 // goroutines started, for tests
-	most       int32 // goroutines left waiting at most; past that they exit
+	most       int32        // goroutines left waiting at most; past that they exit
 	throughput int
 }
 

@@ -21,7 +21,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestDispatcherReusesGoroutines(t *testing.T) {
-	d := newDispatcher(300, 4)
+	d := newDispatcher(300, 4, time.Hour)
 	defer d.close()
 	ran := make(chan struct{})
 	for range 100 {
@@ -38,7 +38,7 @@ func TestDispatcherReusesGoroutines(t *testing.T) {
 }
 
 func TestDispatcherNeverWaitsForABusyGoroutine(t *testing.T) {
-	d := newDispatcher(300, 2)
+	d := newDispatcher(300, 2, time.Hour)
 	defer d.close()
 	// Ten mailboxes that block until all ten run: each must get its own goroutine.
 	var started sync.WaitGroup
@@ -64,7 +64,7 @@ func TestDispatcherNeverWaitsForABusyGoroutine(t *testing.T) {
 
 func TestDispatcherCloseLetsGoroutinesExit(t *testing.T) {
 	before := runtime.NumGoroutine()
-	d := newDispatcher(300, 64)
+	d := newDispatcher(300, 64, time.Hour)
 	var wg sync.WaitGroup
 	wg.Add(32)
 	release := make(chan struct{})
@@ -82,4 +82,23 @@ func TestDispatcherCloseLetsGoroutinesExit(t *testing.T) {
 	d.Schedule(func() { close(ran) })
 	<-ran
 	waitFor(t, "the last goroutine to exit", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+func TestDispatcherLetsIdleGoroutinesGo(t *testing.T) {
+	d := newDispatcher(300, 64, 10*time.Millisecond)
+	defer d.close()
+	var wg sync.WaitGroup
+	wg.Add(32)
+	release := make(chan struct{})
+	for range 32 {
+		d.Schedule(func() { wg.Done(); <-release })
+	}
+	wg.Wait()
+	close(release)
+	// Nothing more is scheduled: within a few periods none is left waiting.
+	waitFor(t, "the idle goroutines to be let go", func() bool { return d.waiting.Load() == 0 })
+	// And the dispatcher still runs mailboxes.
+	ran := make(chan struct{})
+	d.Schedule(func() { close(ran) })
+	<-ran
 }

@@ -243,7 +243,7 @@ func NewDurable[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], pe
 		// A crash storm must not flood the log: a burst of 20 lines, then 5 a second.
 		crashLog: rate.NewLimiter(5, 20),
 		// protoactor's default throughput; a getUpdates batch (100) of mailboxes and more.
-		dispatch: newDispatcher(300, 256),
+		dispatch: newDispatcher(300, 256, time.Second),
 	}
 	// The lock-free mailbox: an idle one is two small queue nodes, where the default keeps a
 	// ring of ten slots per actor, which at a million resident users is 170 MB.

@@ -62,17 +62,25 @@ func TestDispatcherNeverWaitsForABusyGoroutine(t *testing.T) {
 	waitFor(t, "two goroutines to wait", func() bool { return d.waiting.Load() == 2 })
 }
 
+// runTogether schedules n mailboxes that each wait until all n run, so each has a
+// goroutine of its own, and returns once they have all finished their run.
+func runTogether(d *dispatcher, n int) {
+	var started, finished sync.WaitGroup
+	started.Add(n)
+	finished.Add(n)
+	release := make(chan struct{})
+	for range n {
+		d.Schedule(func() { started.Done(); <-release; finished.Done() })
+	}
+	started.Wait()
+	close(release)
+	finished.Wait()
+}
+
 func TestDispatcherCloseLetsGoroutinesExit(t *testing.T) {
 	before := runtime.NumGoroutine()
 	d := newDispatcher(300, 64, time.Hour)
-	var wg sync.WaitGroup
-	wg.Add(32)
-	release := make(chan struct{})
-	for range 32 {
-		d.Schedule(func() { wg.Done(); <-release })
-	}
-	wg.Wait()
-	close(release)
+	runTogether(d, 32)
 	waitFor(t, "32 goroutines to wait", func() bool { return d.waiting.Load() == 32 })
 	d.close()
 	waitFor(t, "the waiting goroutines to exit", func() bool { return d.waiting.Load() == 0 })
@@ -87,14 +95,7 @@ func TestDispatcherCloseLetsGoroutinesExit(t *testing.T) {
 func TestDispatcherLetsIdleGoroutinesGo(t *testing.T) {
 	d := newDispatcher(300, 64, 10*time.Millisecond)
 	defer d.close()
-	var wg sync.WaitGroup
-	wg.Add(32)
-	release := make(chan struct{})
-	for range 32 {
-		d.Schedule(func() { wg.Done(); <-release })
-	}
-	wg.Wait()
-	close(release)
+	runTogether(d, 32)
 	// Nothing more is scheduled: within a few periods none is left waiting.
 	waitFor(t, "the idle goroutines to be let go", func() bool { return d.waiting.Load() == 0 })
 	// And the dispatcher still runs mailboxes.

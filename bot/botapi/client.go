@@ -143,6 +143,7 @@ func (c *Client) do(ctx context.Context, apiURL, token, method string, body, res
 	if err != nil {
 		return fmt.Errorf("build %s request: %w", method, err)
 	}
+	// An empty URL costs no parse; the cached one replaces it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		return fmt.Errorf("build %s request: %w", method, err)

@@ -22,7 +22,7 @@ import (
 func quickUpdate(raw []byte) (u *gotgbot.Update, ok bool) {
 	d := quick{b: raw}
 	u = new(gotgbot.Update)
-	var seen uint8
+	var seen uint16
 	if !d.object(func(key []byte) bool {
 		switch string(key) {
 		case "update_id":
@@ -54,7 +54,7 @@ type quick struct {
 // once marks bit in seen, failing for a key seen before in the same object:
 // encoding/json merges a repeated object into the first, which is not worth
 // imitating.
-func (d *quick) once(seen *uint8, bit uint8) bool {
+func (d *quick) once(seen *uint16, bit uint16) bool {
 	if *seen&bit != 0 {
 		return false
 	}
@@ -210,39 +210,32 @@ func (d *quick) bool(v *bool) bool {
 
 func (d *quick) message(m *gotgbot.Message) bool {
 	var seen uint16
-	once := func(bit uint16) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "message_id":
-			return once(1) && d.int(&m.MessageId)
+			return d.once(&seen, 1) && d.int(&m.MessageId)
 		case "message_thread_id":
-			return once(2) && d.int(&m.MessageThreadId)
+			return d.once(&seen, 2) && d.int(&m.MessageThreadId)
 		case "from":
 			m.From = new(gotgbot.User)
-			return once(4) && d.user(m.From)
+			return d.once(&seen, 4) && d.user(m.From)
 		case "chat":
-			return once(8) && d.chat(&m.Chat)
+			return d.once(&seen, 8) && d.chat(&m.Chat)
 		case "date":
-			return once(16) && d.int(&m.Date)
+			return d.once(&seen, 16) && d.int(&m.Date)
 		case "edit_date":
-			return once(32) && d.int(&m.EditDate)
+			return d.once(&seen, 32) && d.int(&m.EditDate)
 		case "text":
-			return once(64) && d.str(&m.Text)
+			return d.once(&seen, 64) && d.str(&m.Text)
 		case "entities":
-			return once(128) && d.entities(&m.Entities)
+			return d.once(&seen, 128) && d.entities(&m.Entities)
 		}
 		return false
 	})
 }
 
 func (d *quick) user(u *gotgbot.User) bool {
-	var seen uint8
+	var seen uint16
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "id":
@@ -265,7 +258,7 @@ func (d *quick) user(u *gotgbot.User) bool {
 }
 
 func (d *quick) chat(c *gotgbot.Chat) bool {
-	var seen uint8
+	var seen uint16
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "id":
@@ -295,7 +288,7 @@ func (d *quick) entities(v *[]gotgbot.MessageEntity) bool {
 	if !d.consume(']') {
 		for {
 			var e gotgbot.MessageEntity
-			var seen uint8
+			var seen uint16
 			if !d.object(func(key []byte) bool {
 				switch string(key) {
 				case "type":
@@ -332,7 +325,7 @@ func (d *quick) entities(v *[]gotgbot.MessageEntity) bool {
 // MaybeInaccessibleMessage: a Message value, or an InaccessibleMessage when
 // its date is 0, which is left to encoding/json.
 func (d *quick) callback(q *gotgbot.CallbackQuery) bool {
-	var seen uint8
+	var seen uint16
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "id":

@@ -74,8 +74,10 @@
 // all, while each gets its own reply and error (ErrFull, a refusal, a timeout). A caller
 // alone is sent at once, on its own goroutine; those that arrive while a round trip is in
 // flight go together in the next one, so no call waits longer than the round trip before it.
-// A round trip is bounded by Config.Timeout; a caller whose context ends first returns its
-// context's error, and is not sent at all if it was still queued.
+// A round trip is bounded by Config.Timeout, and so is each caller's wait (queued and in
+// flight): one whose context ends, or whose Timeout passes, first returns that error, and
+// is not sent at all if it was still queued. The waits use pooled timers rather than a
+// context per call, whose registration with the caller's context is a lock every actor shares.
 //
 // # When Redis fails
 //

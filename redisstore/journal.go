@@ -78,6 +78,9 @@ type Journal struct {
 	own  bool // Close closes rdb
 	cfg  JournalConfig
 	keys []string // pending ids, items, meta, finished ids
+	// keyArgs and remember are keys and cfg.Remember as a commit's arguments, boxed once.
+	keyArgs  [4]any
+	remember any
 	// leaseKey is the polling lease's (see Lease), beside the journal's keys: a fenced
 	// Append reads it in the same step.
 	leaseKey string
@@ -111,8 +114,9 @@ func OpenJournal(ctx context.Context, cfg JournalConfig) (*Journal, error) {
 }
 
 // Journal returns a journal on the store's connections: one pool, and one pipeline that
-// callers of both share. Its Close does not close them; the store's does. cfg.URL and
-// cfg.Hooks are ignored; an empty Prefix or Timeout is the store's.
+// callers of both share. Its Close does not close them; the store's does. cfg.URL,
+// cfg.Hooks and cfg.Timeout are ignored (the pipeline bounds calls by the store's Timeout);
+// an empty Prefix is the store's.
 //
 // From then on the store's commits go with the journal (the last one Journal returned): a
 // commit refuses an update while an earlier update of its key is pending in the journal
@@ -122,9 +126,7 @@ func (st *Store[S]) Journal(cfg JournalConfig) *Journal {
 	if cfg.Prefix == "" {
 		cfg.Prefix = st.cfg.Prefix
 	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = st.cfg.Timeout
-	}
+	cfg.Timeout = st.cfg.Timeout
 	j := newJournal(st.rdb, st.pipe, false, cfg.withDefaults(), st.cfg.Prefix)
 	st.journal.Store(j)
 	return j
@@ -153,8 +155,13 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 // A key's pending ids go beside its record, under keyPrefix.
 func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
 	jp := cfg.Prefix + ":{journal}:"
-	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: []string{jp + "ids", jp + "items", jp + "meta", jp + "done"},
-		leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]struct{}{}}
+	j := &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: []string{jp + "ids", jp + "items", jp + "meta", jp + "done"},
+		leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]struct{}{},
+		remember: strconv.Itoa(cfg.Remember)}
+	for i, k := range j.keys {
+		j.keyArgs[i] = k
+	}
+	return j
 }
 
 // pendKey names the sorted set of key's pending update ids.
@@ -197,22 +204,24 @@ func (j *Journal) append(ctx context.Context, items []Item, holder, token string
 	if len(items) == 0 {
 		return 0, nil
 	}
-	args := make([]any, 0, 4+2*len(items))
-	args = append(args, j.cfg.Cap, j.cfg.MaxBytes, holder, token)
-	keys := append(make([]string, 0, len(j.keys)+1+len(items)), j.keys...)
-	keys = append(keys, j.leaseKey)
+	// The keys (the journal's, the lease's, each update's pending ids), then the arguments.
+	args := appendScript.args(1 + len(j.keys) + 1 + 3*len(items) + 4)
+	args = append(args, len(j.keys)+1+len(items))
+	args = append(args, j.keyArgs[:]...)
+	args = append(args, j.leaseKey)
 	for _, it := range items {
 		if it.UpdateID <= 0 || it.UpdateID > MaxUpdateID {
 			return 0, fmt.Errorf("redisstore: journal update %d: the id is not in 1..2^53", it.UpdateID)
 		}
+		args = append(args, j.pendKey(it.Key))
+	}
+	args = append(args, j.cfg.Cap, j.cfg.MaxBytes, holder, token)
+	for _, it := range items {
 		v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(it.Raw)), uint64(it.Key))
 		args = append(args, strconv.FormatInt(it.UpdateID, 10), append(v, it.Raw...))
-		keys = append(keys, j.pendKey(it.Key))
 	}
 	first, last := items[0].UpdateID, items[len(items)-1].UpdateID
-	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	defer cancel()
-	res, err := runInt64s(ctx, j.pipe, appendScript, keys, args...)
+	res, err := runInt64s(ctx, j.pipe, appendScript, args)
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: journal updates %d..%d: %w", first, last, classify(err))
 	}
@@ -239,9 +248,7 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 	if n <= 0 || n > maxPage {
 		n = maxPage
 	}
-	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	defer cancel()
-	cmd, err := j.pipe.script(ctx, readScript, true, j.keys, "page", after, n)
+	cmd, err := j.pipe.script(ctx, readScript, j.keys, "page", after, n)
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -271,14 +278,14 @@ func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 2+len(ids))
-	args = append(args, j.cfg.Remember, j.pend)
+	args := finishScript.args(1 + len(j.keys) + 2 + len(ids))
+	args = append(args, len(j.keys))
+	args = append(args, j.keyArgs[:]...)
+	args = append(args, j.remember, j.pend)
 	for _, id := range ids {
-		args = append(args, strconv.FormatInt(id, 10))
+		args = append(args, id)
 	}
-	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	defer cancel()
-	if _, err := j.pipe.script(ctx, finishScript, false, j.keys, args...); err != nil {
+	if _, err := j.pipe.do(ctx, finishScript, args); err != nil {
 		return fmt.Errorf("redisstore: journal finish %d updates from %d: %w", len(ids), ids[0], classify(err))
 	}
 	return nil
@@ -286,9 +293,7 @@ func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
 
 // Stats returns the journal's size and bounds, read at one instant.
 func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
-	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	defer cancel()
-	cmd, err := j.pipe.script(ctx, readScript, true, j.keys, "stats")
+	cmd, err := j.pipe.script(ctx, readScript, j.keys, "stats")
 	var res []int64
 	if err == nil {
 		res, err = cmd.Int64Slice()
@@ -343,7 +348,7 @@ var finishSource string
 var readSource string
 
 var (
-	appendScript = redis.NewScript(appendSource)
-	finishScript = redis.NewScript(finishSource)
-	readScript   = redis.NewScript(readSource)
+	appendScript = newScript(appendSource, false)
+	finishScript = newScript(finishSource, false)
+	readScript   = newScript(readSource, true)
 )

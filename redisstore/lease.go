@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // The lease's refusals, each wrapped with the holder and the token it is about.
@@ -105,9 +103,7 @@ func (l *Lease) ownerOnly(ctx context.Context, op, holder string, token int64) e
 
 // Holder returns who holds the lease now, read at one instant.
 func (l *Lease) Holder(ctx context.Context) (LeaseState, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.j.cfg.Timeout)
-	defer cancel()
-	cmd, err := l.j.pipe.script(ctx, leaseReadScript, true, []string{l.j.leaseKey})
+	cmd, err := l.j.pipe.script(ctx, leaseReadScript, []string{l.j.leaseKey})
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -143,9 +139,7 @@ type grant struct {
 }
 
 func (l *Lease) run(ctx context.Context, op, holder string, token int64) (grant, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.j.cfg.Timeout)
-	defer cancel()
-	cmd, err := l.j.pipe.script(ctx, leaseScript, false, []string{l.j.leaseKey}, op, holder, token, l.ttl.Milliseconds())
+	cmd, err := l.j.pipe.script(ctx, leaseScript, []string{l.j.leaseKey}, op, holder, token, l.ttl.Milliseconds())
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -180,6 +174,6 @@ var leaseSource string
 var leaseReadSource string
 
 var (
-	leaseScript     = redis.NewScript(leaseSource)
-	leaseReadScript = redis.NewScript(leaseReadSource)
+	leaseScript     = newScript(leaseSource, false)
+	leaseReadScript = newScript(leaseReadSource, true)
 )

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -174,6 +175,7 @@ type Record[S any] struct {
 	journal      int // deltas since the snapshot
 	journalBytes int
 	snapshot     int // bytes of the snapshot
+	keys         *keyArgs
 }
 
 // Entry is one reply waiting in the outbox: the Data of the Seq-th reply of an update.
@@ -197,21 +199,46 @@ type Change[S any] struct {
 	Skipped []int64
 }
 
-type keys struct{ rec, log, out string }
+// keyArgs are a key's four Redis keys as command arguments: named and boxed once, when the
+// key is loaded, then reused by every commit that follows (a Record carries them). pend is
+// the key's pending journal ids, named as Journal.pendKey names them.
+type keyArgs struct {
+	key                 int64
+	rec, log, out, pend any
+}
 
-// keysOf names a key's three Redis keys; the hash tag puts them in one cluster slot. The
-// fourth, the key's pending journal ids, is named by Journal.pendKey.
-func (st *Store[S]) keysOf(key int64) keys {
-	p := st.cfg.Prefix + ":{" + strconv.FormatInt(key, 10) + "}:"
-	return keys{rec: p + "rec", log: p + "log", out: p + "out"}
+// keysOf names key's Redis keys, in one allocation; the hash tag puts them in one cluster
+// slot.
+func (st *Store[S]) keysOf(key int64) *keyArgs {
+	var id [20]byte
+	p := st.cfg.Prefix + ":{" + string(strconv.AppendInt(id[:0], key, 10)) + "}:"
+	var b strings.Builder
+	b.Grow(4*len(p) + len("reclogoutpend"))
+	for _, suffix := range []string{"rec", "log", "out", "pend"} {
+		b.WriteString(p)
+		b.WriteString(suffix)
+	}
+	all, n := b.String(), len(p)
+	return &keyArgs{key: key, rec: all[:n+3], log: all[n+3 : 2*n+6], out: all[2*n+6 : 3*n+9], pend: all[3*n+9:]}
+}
+
+// outKey names key's outbox alone: what an acknowledgement needs.
+func (st *Store[S]) outKey(key int64) string {
+	var b strings.Builder
+	b.Grow(len(st.cfg.Prefix) + 26)
+	b.WriteString(st.cfg.Prefix)
+	b.WriteString(":{")
+	var id [20]byte
+	b.Write(strconv.AppendInt(id[:0], key, 10))
+	b.WriteString("}:out")
+	return b.String()
 }
 
 // Load returns key's committed record; Version == 0 (and the zero state) when there is none.
 func (st *Store[S]) Load(ctx context.Context, key int64) (Record[S], error) {
-	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
-	defer cancel()
 	k := st.keysOf(key)
-	cmd, err := st.pipe.script(ctx, loadScript, true, []string{k.rec, k.log, k.out})
+	args := loadScript.args(4)
+	cmd, err := st.pipe.do(ctx, loadScript, append(args, 3, k.rec, k.log, k.out))
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -230,6 +257,7 @@ func (st *Store[S]) Load(ctx context.Context, key int64) (Record[S], error) {
 		return Record[S]{}, fmt.Errorf("redisstore: load key %d: unexpected reply %v", key, res)
 	}
 	r, err := st.decode(key, rec, strs(log), strs(out))
+	r.keys = k
 	r.Age = -1
 	if age >= 0 {
 		r.Age = time.Duration(age) * time.Second
@@ -312,28 +340,43 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	} else {
 		next.journal, next.journalBytes = next.journal+1, next.journalBytes+len(payload)
 	}
-	k := st.keysOf(key)
-	ks := []string{k.rec, k.log, k.out}
-	remember := ""
-	j := st.journal.Load()
-	if j != nil {
-		ks = append(ks, j.pendKey(key))
-		ks = append(ks, j.keys...)
-		remember = strconv.Itoa(j.cfg.Remember)
+	k := prev.keys
+	if k == nil || k.key != key {
+		k = st.keysOf(key)
+		next.keys = k
 	}
-	args := make([]any, 0, 6+len(ch.Skipped)+len(ch.Outbox))
-	args = append(args, prev.Version, ch.UpdateID, kind, payload, remember, len(ch.Skipped))
+	j := st.journal.Load()
+	args := commitScript.args(9 + 6 + len(ch.Skipped) + len(ch.Outbox))
+	if j != nil {
+		args = append(args, 8, k.rec, k.log, k.out, k.pend)
+		args = append(args, j.keyArgs[:]...)
+		args = append(args, prev.Version, ch.UpdateID)
+	} else {
+		args = append(args, 3, k.rec, k.log, k.out, prev.Version, ch.UpdateID)
+	}
+	if kind == "s" {
+		args = append(args, "s") // a constant: no allocation
+	} else {
+		args = append(args, "d")
+	}
+	args = append(args, payload)
+	if j != nil {
+		args = append(args, j.remember)
+	} else {
+		args = append(args, "")
+	}
+	args = append(args, len(ch.Skipped))
 	for _, id := range ch.Skipped {
 		args = append(args, id)
 	}
-	for i, data := range ch.Outbox {
-		e := Entry{UpdateID: ch.UpdateID, Seq: i, Data: data}
-		next.Outbox = append(next.Outbox, e)
-		args = append(args, e.member())
+	if len(ch.Outbox) > 0 {
+		next.Outbox = make([]Entry, len(ch.Outbox))
 	}
-	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
-	defer cancel()
-	res, err := runInt64s(ctx, st.pipe, commitScript, ks, args...)
+	for i, data := range ch.Outbox {
+		next.Outbox[i] = Entry{UpdateID: ch.UpdateID, Seq: i, Data: data}
+		args = append(args, next.Outbox[i].member())
+	}
+	res, err := runInt64s(ctx, st.pipe, commitScript, args)
 	if err != nil {
 		return prev, fmt.Errorf("redisstore: commit key %d update %d: %w", key, ch.UpdateID, classify(err))
 	}
@@ -395,12 +438,11 @@ func (st *Store[S]) AckEntry(ctx context.Context, key int64, e Entry) error {
 
 // ackRange removes the members from lo (inclusive) up to hi (exclusive), compared as bytes.
 func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
-	defer cancel()
-	out := st.keysOf(key).out
-	_, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
-		return pl.ZRemRangeByLex(ctx, out, "["+string(lo), "("+string(hi))
-	})
+	// Both bounds in one string: one allocation.
+	b := make([]byte, 0, 2+len(lo)+len(hi))
+	b = append(append(append(append(b, '['), lo...), '('), hi...)
+	bounds := string(b)
+	_, err := st.pipe.do(ctx, nil, []any{"zremrangebylex", st.outKey(key), bounds[:1+len(lo)], bounds[1+len(lo):]})
 	if err != nil {
 		return fmt.Errorf("redisstore: ack key %d: %w", key, classify(err))
 	}
@@ -432,9 +474,9 @@ func decodeOutbox(members []string) ([]Entry, error) {
 	return out, nil
 }
 
-// runInt64s runs s through p and returns its reply as integers.
-func runInt64s(ctx context.Context, p *pipe, s *redis.Script, keys []string, args ...any) ([]int64, error) {
-	cmd, err := p.script(ctx, s, false, keys, args...)
+// runInt64s runs s through p with args (from s.args) and returns its reply as integers.
+func runInt64s(ctx context.Context, p *pipe, s *script, args []any) ([]int64, error) {
+	cmd, err := p.do(ctx, s, args)
 	if err != nil {
 		return nil, err
 	}
@@ -455,24 +497,18 @@ var commitSource string
 //go:embed load.lua
 var loadSource string
 
-var loadScript = redis.NewScript(loadSource)
-
-// Scripts run by EVALSHA, falling back to EVAL when the server does not know them yet (a
-// restarted or flushed server): see pipe.
-var commitScript = redis.NewScript(commitSource)
+var (
+	loadScript   = newScript(loadSource, true)
+	commitScript = newScript(commitSource, false)
+)
 
 // Outbox returns key's unacknowledged replies in commit order without decoding its state:
 // what a caller refused with ErrDuplicate sends.
 func (st *Store[S]) Outbox(ctx context.Context, key int64) ([]Entry, error) {
-	ctx, cancel := context.WithTimeout(ctx, st.cfg.Timeout)
-	defer cancel()
-	out := st.keysOf(key).out
-	cmd, err := st.pipe.do(ctx, func(ctx context.Context, pl redis.Cmdable, _ bool) redis.Cmder {
-		return pl.ZRange(ctx, out, 0, -1)
-	})
+	cmd, err := st.pipe.do(ctx, nil, []any{"zrange", st.outKey(key), 0, -1})
 	var members []string
 	if err == nil {
-		members, err = cmd.(*redis.StringSliceCmd).Result()
+		members, err = cmd.StringSlice()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: outbox of key %d: %w", key, classify(err))

@@ -22,9 +22,19 @@ type Codec[S any] interface {
 	Restore(snapshot []byte, deltas [][]byte) (S, error)
 }
 
-// actionFormat is the first byte of an encoded action; a later encoding takes the next
-// number, and Decode keeps reading this one.
-const actionFormat = 1
+// The first byte of an encoded action says its format. Encode writes the newest; Decode
+// reads every one, so that what an older build left in the outbox is still sent after a
+// redeploy. A later encoding takes the next number.
+const (
+	// actionJSON is storedAction as JSON: the Action with every field, named in full,
+	// about 250 bytes for a short reply.
+	actionJSON = 1
+	// actionCompact is compactStored as JSON: short names, and zero fields left out, so
+	// that a short reply and its outbox entry's 12-byte id stay within the 64 bytes Redis
+	// keeps in a sorted set's compact encoding (zset-max-listpack-value) rather than a
+	// skip list and a hash table.
+	actionCompact = 2
+)
 
 // actionCodec encodes an Action for the outbox with where it goes: the place its update
 // answers, because after a restart the action is performed without that update.
@@ -32,8 +42,9 @@ type actionCodec struct{}
 
 var _ actors.ActionCodec[Action] = actionCodec{}
 
-// storedAction is an action and its place, as JSON after the format byte: every Action
-// field is plain data, and JSON keeps older entries readable when fields are added.
+// storedAction is an action and its place, as JSON after the format byte (actionJSON):
+// every Action field is plain data, and JSON keeps older entries readable when fields are
+// added.
 type storedAction struct {
 	Chat     int64      `json:"c,omitempty"`
 	Message  int64      `json:"m,omitempty"`
@@ -43,14 +54,47 @@ type storedAction struct {
 	Action   Action     `json:"a"`
 }
 
+// compactStored is storedAction in the compact format.
+type compactStored struct {
+	Chat     int64         `json:"c,omitempty"`
+	Message  int64         `json:"m,omitempty"`
+	Business string        `json:"b,omitempty"`
+	Query    string        `json:"q,omitempty"`
+	Answers  ActionKind    `json:"k,omitempty"`
+	Action   compactAction `json:"a"`
+}
+
+// compactAction is Action with short names and zero fields left out. It has Action's
+// fields in Action's order, so that each converts to the other (and a field added to one
+// but not the other does not compile).
+type compactAction struct {
+	Kind           ActionKind `json:"k,omitempty"`
+	Chat           int64      `json:"c,omitempty"`
+	Text           string     `json:"t,omitempty"`
+	ParseMode      string     `json:"p,omitempty"`
+	Buttons        [][]Button `json:"b,omitempty"`
+	Keyboard       [][]string `json:"kb,omitempty"`
+	RemoveKeyboard bool       `json:"rk,omitempty"`
+	NoReply        bool       `json:"nr,omitempty"`
+	EditID         int64      `json:"e,omitempty"`
+	Alert          bool       `json:"al,omitempty"`
+	OK             bool       `json:"ok,omitempty"`
+	File           *File      `json:"f,omitempty"`
+	Chart          *Chart     `json:"ch,omitempty"`
+	ChatAction     string     `json:"ca,omitempty"`
+	Name           string     `json:"n,omitempty"`
+	Payload        []byte     `json:"pl,omitempty"`
+	Answers        bool       `json:"an,omitempty"`
+}
+
 func (actionCodec) Encode(u *gotgbot.Update, a Action) ([]byte, error) {
 	p := target(u)
 	// Encoded straight after the format byte: json.Marshal and then a copy behind the
 	// byte was a tenth of what a durable commit allocated.
 	var buf bytes.Buffer
-	buf.Grow(128)
-	buf.WriteByte(actionFormat)
-	if err := json.NewEncoder(&buf).Encode(storedAction{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: a}); err != nil {
+	buf.Grow(96)
+	buf.WriteByte(actionCompact)
+	if err := json.NewEncoder(&buf).Encode(compactStored{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: compactAction(a)}); err != nil {
 		return nil, fmt.Errorf("encode action %d for update %d: %w", a.Kind, u.UpdateId, err)
 	}
 	b := buf.Bytes()
@@ -61,12 +105,20 @@ func (actionCodec) Decode(data []byte) (*gotgbot.Update, Action, error) {
 	if len(data) == 0 {
 		return nil, Action{}, errors.New("decode action: empty")
 	}
-	if data[0] != actionFormat {
-		return nil, Action{}, fmt.Errorf("decode action: format %d unknown", data[0])
-	}
 	var s storedAction
-	if err := json.Unmarshal(data[1:], &s); err != nil {
-		return nil, Action{}, fmt.Errorf("decode action: %w", err)
+	switch data[0] {
+	case actionJSON:
+		if err := json.Unmarshal(data[1:], &s); err != nil {
+			return nil, Action{}, fmt.Errorf("decode action: %w", err)
+		}
+	case actionCompact:
+		var c compactStored
+		if err := json.Unmarshal(data[1:], &c); err != nil {
+			return nil, Action{}, fmt.Errorf("decode action: %w", err)
+		}
+		s = storedAction{Chat: c.Chat, Message: c.Message, Business: c.Business, Query: c.Query, Answers: c.Answers, Action: Action(c.Action)}
+	default:
+		return nil, Action{}, fmt.Errorf("decode action: format %d unknown", data[0])
 	}
 	return s.update(), s.Action, nil
 }

@@ -1,12 +1,13 @@
 package bot
 
 import (
-	"bytes"
 	"encoding/json"
 	"reflect"
 	"testing"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
+
+	"github.com/troupebot/troupe/render"
 )
 
 // TestActionCodecKeepsThePlace: an action read back from the outbox goes where it would
@@ -42,32 +43,74 @@ func TestActionCodecKeepsThePlace(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := (actionCodec{}).Decode([]byte{actionFormat + 1, '{', '}'}); err == nil {
+	if _, _, err := (actionCodec{}).Decode([]byte{actionCompact + 1, '{', '}'}); err == nil {
 		t.Error("a newer format was read, want it refused")
 	}
 }
 
-// TestActionCodecFormat: stored actions stay what json.Marshal made of them behind the
-// format byte, so outboxes written before and after read the same.
-func TestActionCodecFormat(t *testing.T) {
-	u := &gotgbot.Update{UpdateId: 9, Message: &gotgbot.Message{MessageId: 4, Chat: gotgbot.Chat{Id: 7}}}
-	for _, a := range []Action{
-		{Kind: SendText, Text: "hello <b>&</b>", ParseMode: "HTML"},
-		{Kind: SendText, Text: "buttons", Buttons: [][]Button{{{Text: "yes", Data: "reset:yes:1@7"}}}},
-		{Kind: SendPhoto, File: &File{Name: "c.png", Data: []byte{1, 2, 3}}},
-		{},
+// everyField is an Action with every field set, so that a format that drops or merges one
+// fails the round trip.
+func everyField() Action {
+	return Action{Kind: SendPhoto, Chat: 5, Text: "caption", ParseMode: "HTML",
+		Buttons:  [][]Button{{{Text: "yes", Data: "reset:yes:1@7"}, {Text: "site", URL: "https://example.org"}}},
+		Keyboard: [][]string{{"a", "b"}}, RemoveKeyboard: true, NoReply: true, EditID: 9, Alert: true, OK: true,
+		File:       &File{Name: "c.png", Data: []byte{1, 2, 3}},
+		Chart:      &Chart{Series: render.Series{Values: []float64{1, 2.5}, Labels: []string{"x", "y"}}, Options: render.Options{Kind: render.Bar, Title: "t", Width: 640, Height: 480}},
+		ChatAction: "typing", Name: "n", Payload: []byte("p"), Answers: true}
+}
+
+// TestActionCodecReadsEveryFormat: what Encode writes (the compact format) and what builds
+// before it wrote (the Action's own JSON) decode to the same action and place, so that an
+// outbox left by an older build is sent after a redeploy.
+func TestActionCodecReadsEveryFormat(t *testing.T) {
+	u := &gotgbot.Update{UpdateId: 9, CallbackQuery: &gotgbot.CallbackQuery{Id: "q", From: gotgbot.User{Id: 7}, Message: gotgbot.Message{MessageId: 4, Chat: gotgbot.Chat{Id: 7}}}}
+	p := target(u)
+	for name, a := range map[string]Action{
+		"every field": everyField(),
+		"text":        {Kind: SendText, Text: "hello <b>&</b>", ParseMode: "HTML"},
+		"zero":        {},
 	} {
-		got, err := actionCodec{}.Encode(u, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := target(u)
-		want, err := json.Marshal(storedAction{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: a})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want = append([]byte{actionFormat}, want...); !bytes.Equal(got, want) {
-			t.Errorf("encoded\n%q\nwant\n%q", got, want)
-		}
+		t.Run(name, func(t *testing.T) {
+			compact, err := actionCodec{}.Encode(u, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if compact[0] != actionCompact {
+				t.Errorf("format %d written, want %d", compact[0], actionCompact)
+			}
+			old, err := json.Marshal(storedAction{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: a})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for format, b := range map[string][]byte{"compact": compact, "json": append([]byte{actionJSON}, old...)} {
+				got, ga, err := actionCodec{}.Decode(b)
+				if err != nil {
+					t.Fatalf("%s: %v", format, err)
+				}
+				if !reflect.DeepEqual(ga, a) {
+					t.Errorf("%s: action %+v, want %+v", format, ga, a)
+				}
+				if target(got) != p {
+					t.Errorf("%s: place %+v, want %+v", format, target(got), p)
+				}
+			}
+		})
+	}
+}
+
+// TestActionCodecCompact: a short reply's outbox entry (its 12-byte id, then the encoded
+// action) fits the 64 bytes Redis keeps compactly, and zero fields are not written.
+func TestActionCodecCompact(t *testing.T) {
+	u := &gotgbot.Update{UpdateId: 100_000, Message: &gotgbot.Message{MessageId: 19, Chat: gotgbot.Chat{Id: 1_009_984}}}
+	b, err := actionCodec{}.Encode(u, Reply("#10 104.9 km"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "\x02" + `{"c":1009984,"m":19,"a":{"k":1,"t":"#10 104.9 km"}}`
+	if string(b) != want {
+		t.Errorf("encoded %q, want %q", b, want)
+	}
+	if n := 12 + len(b); n > 64 {
+		t.Errorf("outbox entry of %d bytes, want at most 64", n)
 	}
 }

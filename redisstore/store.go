@@ -424,24 +424,30 @@ func (st *Store[S]) encode(prev Record[S], s S) (kind string, payload []byte, er
 
 // Ack removes every outbox entry of one update: its replies were all accepted.
 func (st *Store[S]) Ack(ctx context.Context, key, updateID int64) error {
-	lo := binary.BigEndian.AppendUint64(nil, uint64(updateID))
-	hi := binary.BigEndian.AppendUint64(nil, uint64(updateID+1))
-	return st.ackRange(ctx, key, lo, hi)
+	var lo, hi [8]byte
+	binary.BigEndian.PutUint64(lo[:], uint64(updateID))
+	binary.BigEndian.PutUint64(hi[:], uint64(updateID+1))
+	return st.ackRange(ctx, key, lo[:], hi[:])
 }
 
 // AckEntry removes one outbox entry: that reply was accepted.
 func (st *Store[S]) AckEntry(ctx context.Context, key int64, e Entry) error {
+	var lo, hi [12]byte
 	next := e
 	next.Seq++
-	return st.ackRange(ctx, key, e.id(), next.id())
+	return st.ackRange(ctx, key, e.putID(lo[:]), next.putID(hi[:]))
 }
 
 // ackRange removes the members from lo (inclusive) up to hi (exclusive), compared as bytes.
 func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) error {
 	// Both bounds in one string: one allocation.
-	b := make([]byte, 0, 2+len(lo)+len(hi))
-	b = append(append(append(append(b, '['), lo...), '('), hi...)
-	bounds := string(b)
+	var b strings.Builder
+	b.Grow(2 + len(lo) + len(hi))
+	b.WriteByte('[')
+	b.Write(lo)
+	b.WriteByte('(')
+	b.Write(hi)
+	bounds := b.String()
 	_, err := st.pipe.do(ctx, nil, []any{"zremrangebylex", st.outKey(key), bounds[:1+len(lo)], bounds[1+len(lo):]})
 	if err != nil {
 		return fmt.Errorf("redisstore: ack key %d: %w", key, classify(err))
@@ -452,12 +458,19 @@ func (st *Store[S]) ackRange(ctx context.Context, key int64, lo, hi []byte) erro
 // An outbox member is the entry's id, 8 bytes of update id and 4 of seq, big-endian so that
 // the set's byte order is commit order, then its data. All members have score 0, so the
 // sorted set orders them by those bytes.
-func (e Entry) id() []byte {
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, 12+len(e.Data)), uint64(e.UpdateID))
-	return binary.BigEndian.AppendUint32(b, uint32(e.Seq))
+// putID writes the entry's id into b, 12 bytes or more, and returns those 12.
+func (e Entry) putID(b []byte) []byte {
+	binary.BigEndian.PutUint64(b, uint64(e.UpdateID))
+	binary.BigEndian.PutUint32(b[8:], uint32(e.Seq))
+	return b[:12]
 }
 
-func (e Entry) member() []byte { return append(e.id(), e.Data...) }
+func (e Entry) member() []byte {
+	b := make([]byte, 12+len(e.Data))
+	e.putID(b)
+	copy(b[12:], e.Data)
+	return b
+}
 
 func decodeOutbox(members []string) ([]Entry, error) {
 	var out []Entry

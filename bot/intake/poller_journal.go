@@ -96,16 +96,17 @@ func (p *Poller) journalBatch(ctx context.Context, token int64, raw []json.RawMe
 	last := int64(0)
 	for _, r := range raw {
 		u, err := DecodeUpdate(r)
-		var ue *UndecodableError
-		switch {
-		case errors.As(err, &ue):
+		if err != nil {
+			// ue is declared here, not beside u: errors.As takes its address, which moves it
+			// to the heap, once per update if it were declared for every one.
+			var ue *UndecodableError
 			p.undecodable.Add(1)
-			p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
-			last = max(last, ue.ID)
-			continue
-		case err != nil:
-			p.undecodable.Add(1)
-			p.cfg.Logger.Error("undecodable update skipped", slog.Any("err", err))
+			if errors.As(err, &ue) {
+				p.cfg.Logger.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
+				last = max(last, ue.ID)
+			} else {
+				p.cfg.Logger.Error("undecodable update skipped", slog.Any("err", err))
+			}
 			continue
 		}
 		last = max(last, u.UpdateId)

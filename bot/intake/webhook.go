@@ -228,20 +228,29 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := DecodeUpdate(buf.Bytes())
-	var ue *UndecodableError
 	switch {
-	case errors.As(err, &ue):
-		// As the poller does: refusing it would make Telegram send it again and again.
-		w.undecodable.Add(1)
-		w.log.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
-		rw.WriteHeader(http.StatusOK)
 	case err != nil:
-		w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, err)
+		w.skipUndecodable(rw, r, err)
 	case w.journal != nil:
 		w.takeJournaled(rw, r, u, buf.Bytes())
 	default:
 		w.take(rw, r, u)
 	}
+}
+
+// skipUndecodable answers an update that did not decode. One with an update_id is answered
+// 200, as the poller confirms it: refused, Telegram would send it again and again. It is
+// its own function so that ue, whose address errors.As takes, is on the heap only for such
+// an update, not for every one.
+func (w *Webhook) skipUndecodable(rw http.ResponseWriter, r *http.Request, err error) {
+	var ue *UndecodableError
+	if !errors.As(err, &ue) {
+		w.refuse(rw, r, rejectJSON, http.StatusBadRequest, slog.LevelWarn, err)
+		return
+	}
+	w.undecodable.Add(1)
+	w.log.Error("undecodable update skipped", slog.Int64("update", ue.ID), slog.Any("err", ue.Err))
+	rw.WriteHeader(http.StatusOK)
 }
 
 // takeJournaled journals u and answers 200, then hands it to the runtime; 503 when the

@@ -359,13 +359,11 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	} else {
 		args = append(args, "d")
 	}
-	args = append(args, payload)
+	var remember any = "" // no journal
 	if j != nil {
-		args = append(args, j.remember)
-	} else {
-		args = append(args, "")
+		remember = j.remember
 	}
-	args = append(args, len(ch.Skipped))
+	args = append(args, payload, remember, len(ch.Skipped))
 	for _, id := range ch.Skipped {
 		args = append(args, id)
 	}

@@ -42,26 +42,32 @@ type actionCodec struct{}
 
 var _ actors.ActionCodec[Action] = actionCodec{}
 
-// storedAction is an action and its place, as JSON after the format byte (actionJSON):
-// every Action field is plain data, and JSON keeps older entries readable when fields are
-// added.
-type storedAction struct {
+// storedPlace is an action's place (see target) as both formats store it; embedded, its
+// fields are written as the stored object's own.
+type storedPlace struct {
 	Chat     int64      `json:"c,omitempty"`
 	Message  int64      `json:"m,omitempty"`
 	Business string     `json:"b,omitempty"`
 	Query    string     `json:"q,omitempty"`
 	Answers  ActionKind `json:"k,omitempty"`
-	Action   Action     `json:"a"`
+}
+
+func (p place) stored() storedPlace {
+	return storedPlace{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers}
+}
+
+// storedAction is an action and its place, as JSON after the format byte (actionJSON):
+// every Action field is plain data, and JSON keeps older entries readable when fields are
+// added.
+type storedAction struct {
+	storedPlace
+	Action Action `json:"a"`
 }
 
 // compactStored is storedAction in the compact format.
 type compactStored struct {
-	Chat     int64         `json:"c,omitempty"`
-	Message  int64         `json:"m,omitempty"`
-	Business string        `json:"b,omitempty"`
-	Query    string        `json:"q,omitempty"`
-	Answers  ActionKind    `json:"k,omitempty"`
-	Action   compactAction `json:"a"`
+	storedPlace
+	Action compactAction `json:"a"`
 }
 
 // compactAction is Action with short names and zero fields left out. It has Action's
@@ -94,7 +100,7 @@ func (actionCodec) Encode(u *gotgbot.Update, a Action) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(96)
 	buf.WriteByte(actionCompact)
-	if err := json.NewEncoder(&buf).Encode(compactStored{Chat: p.chat, Message: p.message, Business: p.business, Query: p.query, Answers: p.answers, Action: compactAction(a)}); err != nil {
+	if err := json.NewEncoder(&buf).Encode(compactStored{storedPlace: p.stored(), Action: compactAction(a)}); err != nil {
 		return nil, fmt.Errorf("encode action %d for update %d: %w", a.Kind, u.UpdateId, err)
 	}
 	b := buf.Bytes()
@@ -105,26 +111,25 @@ func (actionCodec) Decode(data []byte) (*gotgbot.Update, Action, error) {
 	if len(data) == 0 {
 		return nil, Action{}, errors.New("decode action: empty")
 	}
-	var s storedAction
 	switch data[0] {
 	case actionJSON:
+		var s storedAction
 		if err := json.Unmarshal(data[1:], &s); err != nil {
 			return nil, Action{}, fmt.Errorf("decode action: %w", err)
 		}
+		return s.update(), s.Action, nil
 	case actionCompact:
 		var c compactStored
 		if err := json.Unmarshal(data[1:], &c); err != nil {
 			return nil, Action{}, fmt.Errorf("decode action: %w", err)
 		}
-		s = storedAction{Chat: c.Chat, Message: c.Message, Business: c.Business, Query: c.Query, Answers: c.Answers, Action: Action(c.Action)}
-	default:
-		return nil, Action{}, fmt.Errorf("decode action: format %d unknown", data[0])
+		return c.update(), Action(c.Action), nil
 	}
-	return s.update(), s.Action, nil
+	return nil, Action{}, fmt.Errorf("decode action: format %d unknown", data[0])
 }
 
 // update builds an update whose place (see target) is the stored one.
-func (s storedAction) update() *gotgbot.Update {
+func (s storedPlace) update() *gotgbot.Update {
 	from := gotgbot.User{Id: s.Chat}
 	switch s.Answers {
 	case AnswerCallback:

@@ -77,9 +77,9 @@ type Journal struct {
 	pipe *pipe
 	own  bool // Close closes rdb
 	cfg  JournalConfig
-	keys []string // pending ids, items, meta, finished ids
-	// keyArgs and remember are keys and cfg.Remember as a commit's arguments, boxed once.
-	keyArgs  [4]any
+	// keys are the pending ids, items, meta and finished ids, boxed once as command
+	// arguments (a commit sends them with every update); remember is cfg.Remember, likewise.
+	keys     [4]any
 	remember any
 	// leaseKey is the polling lease's (see Lease), beside the journal's keys: a fenced
 	// Append reads it in the same step.
@@ -155,13 +155,9 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 // A key's pending ids go beside its record, under keyPrefix.
 func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
 	jp := cfg.Prefix + ":{journal}:"
-	j := &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: []string{jp + "ids", jp + "items", jp + "meta", jp + "done"},
+	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: [4]any{jp + "ids", jp + "items", jp + "meta", jp + "done"},
 		leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]struct{}{},
 		remember: strconv.Itoa(cfg.Remember)}
-	for i, k := range j.keys {
-		j.keyArgs[i] = k
-	}
-	return j
 }
 
 // pendKey names the sorted set of key's pending update ids.
@@ -207,7 +203,7 @@ func (j *Journal) append(ctx context.Context, items []Item, holder, token string
 	// The keys (the journal's, the lease's, each update's pending ids), then the arguments.
 	args := appendScript.args(1 + len(j.keys) + 1 + 3*len(items) + 4)
 	args = append(args, len(j.keys)+1+len(items))
-	args = append(args, j.keyArgs[:]...)
+	args = append(args, j.keys[:]...)
 	args = append(args, j.leaseKey)
 	for _, it := range items {
 		if it.UpdateID <= 0 || it.UpdateID > MaxUpdateID {
@@ -248,7 +244,7 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 	if n <= 0 || n > maxPage {
 		n = maxPage
 	}
-	cmd, err := j.pipe.script(ctx, readScript, j.keys, "page", after, n)
+	cmd, err := j.pipe.script(ctx, readScript, j.keys[:], "page", after, n)
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -280,7 +276,7 @@ func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
 	}
 	args := finishScript.args(1 + len(j.keys) + 2 + len(ids))
 	args = append(args, len(j.keys))
-	args = append(args, j.keyArgs[:]...)
+	args = append(args, j.keys[:]...)
 	args = append(args, j.remember, j.pend)
 	for _, id := range ids {
 		args = append(args, id)
@@ -293,7 +289,7 @@ func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
 
 // Stats returns the journal's size and bounds, read at one instant.
 func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
-	cmd, err := j.pipe.script(ctx, readScript, j.keys, "stats")
+	cmd, err := j.pipe.script(ctx, readScript, j.keys[:], "stats")
 	var res []int64
 	if err == nil {
 		res, err = cmd.Int64Slice()

@@ -103,7 +103,7 @@ func (l *Lease) ownerOnly(ctx context.Context, op, holder string, token int64) e
 
 // Holder returns who holds the lease now, read at one instant.
 func (l *Lease) Holder(ctx context.Context) (LeaseState, error) {
-	cmd, err := l.j.pipe.script(ctx, leaseReadScript, []string{l.j.leaseKey})
+	cmd, err := l.j.pipe.script(ctx, leaseReadScript, []any{l.j.leaseKey})
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()
@@ -139,7 +139,7 @@ type grant struct {
 }
 
 func (l *Lease) run(ctx context.Context, op, holder string, token int64) (grant, error) {
-	cmd, err := l.j.pipe.script(ctx, leaseScript, []string{l.j.leaseKey}, op, holder, token, l.ttl.Milliseconds())
+	cmd, err := l.j.pipe.script(ctx, leaseScript, []any{l.j.leaseKey}, op, holder, token, l.ttl.Milliseconds())
 	var res []any
 	if err == nil {
 		res, err = cmd.Slice()

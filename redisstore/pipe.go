@@ -87,12 +87,9 @@ func newPipe(rdb *redis.Client, timeout time.Duration) *pipe {
 }
 
 // script runs s on keys and args.
-func (p *pipe) script(ctx context.Context, s *script, keys []string, args ...any) (*redis.Cmd, error) {
+func (p *pipe) script(ctx context.Context, s *script, keys []any, args ...any) (*redis.Cmd, error) {
 	a := s.args(1 + len(keys) + len(args))
-	a = append(a, len(keys))
-	for _, k := range keys {
-		a = append(a, k)
-	}
+	a = append(append(a, len(keys)), keys...)
 	return p.do(ctx, s, append(a, args...))
 }
 

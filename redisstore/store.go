@@ -210,28 +210,33 @@ type keyArgs struct {
 // keysOf names key's Redis keys, in one allocation; the hash tag puts them in one cluster
 // slot.
 func (st *Store[S]) keysOf(key int64) *keyArgs {
-	var id [20]byte
-	p := st.cfg.Prefix + ":{" + string(strconv.AppendInt(id[:0], key, 10)) + "}:"
 	var b strings.Builder
-	b.Grow(4*len(p) + len("reclogoutpend"))
-	for _, suffix := range []string{"rec", "log", "out", "pend"} {
-		b.WriteString(p)
-		b.WriteString(suffix)
+	b.Grow(4*(len(st.cfg.Prefix)+24) + len("reclogoutpend"))
+	var ends [4]int
+	for i, suffix := range [4]string{"rec", "log", "out", "pend"} {
+		st.writeKey(&b, key, suffix)
+		ends[i] = b.Len()
 	}
-	all, n := b.String(), len(p)
-	return &keyArgs{key: key, rec: all[:n+3], log: all[n+3 : 2*n+6], out: all[2*n+6 : 3*n+9], pend: all[3*n+9:]}
+	all := b.String()
+	return &keyArgs{key: key, rec: all[:ends[0]], log: all[ends[0]:ends[1]], out: all[ends[1]:ends[2]], pend: all[ends[2]:]}
 }
 
 // outKey names key's outbox alone: what an acknowledgement needs.
 func (st *Store[S]) outKey(key int64) string {
 	var b strings.Builder
-	b.Grow(len(st.cfg.Prefix) + 26)
+	b.Grow(len(st.cfg.Prefix) + 27)
+	st.writeKey(&b, key, "out")
+	return b.String()
+}
+
+// writeKey writes the name of key's Redis key with suffix: prefix:{key}:suffix.
+func (st *Store[S]) writeKey(b *strings.Builder, key int64, suffix string) {
+	var id [20]byte
 	b.WriteString(st.cfg.Prefix)
 	b.WriteString(":{")
-	var id [20]byte
 	b.Write(strconv.AppendInt(id[:0], key, 10))
-	b.WriteString("}:out")
-	return b.String()
+	b.WriteString("}:")
+	b.WriteString(suffix)
 }
 
 // Load returns key's committed record; Version == 0 (and the zero state) when there is none.
@@ -349,7 +354,7 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	args := commitScript.args(9 + 6 + len(ch.Skipped) + len(ch.Outbox))
 	if j != nil {
 		args = append(args, 8, k.rec, k.log, k.out, k.pend)
-		args = append(args, j.keyArgs[:]...)
+		args = append(args, j.keys[:]...)
 		args = append(args, prev.Version, ch.UpdateID)
 	} else {
 		args = append(args, 3, k.rec, k.log, k.out, prev.Version, ch.UpdateID)

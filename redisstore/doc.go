@@ -47,7 +47,10 @@
 // numbers updates in sequence but starts afresh, at random, after a week without any, and
 // keeps an update a day at most, so an id at or below the last one whose commit is older
 // than a week is a new update. The journal's finished ids are forgotten after a week for the
-// same reason.
+// same reason. The week is by the server's clock: a commit is stamped with it as the store
+// keeps it (the server's TIME, asked at open and once a minute after, applied to the local
+// clock), so that the script need not ask TIME itself, which cost it as much as two of its
+// other commands.
 //
 // # How the runtime uses it
 //

@@ -81,6 +81,8 @@ type Journal struct {
 	// arguments (a commit sends them with every update); remember is cfg.Remember, likewise.
 	keys     [4]any
 	remember any
+	// prefix begins the names of the journal's keys, boxed once: a commit names them from it.
+	prefix any
 	// leaseKey is the polling lease's (see Lease), beside the journal's keys: a fenced
 	// Append reads it in the same step.
 	leaseKey string
@@ -89,9 +91,11 @@ type Journal struct {
 	pend string
 
 	mu sync.Mutex
-	// committed holds the ids a commit took out of the journal, so that their Finish
-	// costs no round trip; bounded by maxCommitted.
-	committed map[int64]struct{}
+	// committed holds the ids this process's commits kept: true for one the commit took out
+	// of the journal (whole, no replies), so that its Finish costs no round trip; false for
+	// one left there until its replies are sent, whose key's pending id the commit took, so
+	// that its Finish need not look for it. Bounded by maxCommitted.
+	committed map[int64]bool
 }
 
 // maxCommitted bounds Journal.committed. Past it the set is emptied: the ids in it then
@@ -156,7 +160,7 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
 	jp := cfg.Prefix + ":{journal}:"
 	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: [4]any{jp + "ids", jp + "items", jp + "meta", jp + "done"},
-		leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]struct{}{},
+		prefix: jp, leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]bool{},
 		remember: strconv.Itoa(cfg.Remember)}
 }
 
@@ -270,14 +274,14 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 // does nothing, and an id the store's commit finished already costs no round trip. It runs
 // while Redis is out of memory too: draining is how the journal makes room.
 func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
-	ids = j.unfinished(ids)
+	ids, kept := j.unfinished(ids)
 	if len(ids) == 0 {
 		return nil
 	}
-	args := finishScript.args(1 + len(j.keys) + 2 + len(ids))
+	args := finishScript.args(1 + len(j.keys) + 3 + len(ids))
 	args = append(args, len(j.keys))
 	args = append(args, j.keys[:]...)
-	args = append(args, j.remember, j.pend)
+	args = append(args, j.remember, j.pend, kept)
 	for _, id := range ids {
 		args = append(args, id)
 	}
@@ -300,32 +304,38 @@ func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
 	return JournalStats{Len: int(res[0]), Bytes: res[1], Remembered: int(res[2]), Cap: j.cfg.Cap, MaxBytes: j.cfg.MaxBytes}, nil
 }
 
-// finishedByCommit notes that a commit took id out of the journal.
-func (j *Journal) finishedByCommit(id int64) {
+// keptByCommit notes that a commit kept id (or found it kept): whole when it also took id
+// out of the journal.
+func (j *Journal) keptByCommit(id int64, whole bool) {
 	j.mu.Lock()
 	if len(j.committed) >= maxCommitted {
 		clear(j.committed)
 	}
-	j.committed[id] = struct{}{}
+	j.committed[id] = whole || j.committed[id]
 	j.mu.Unlock()
 }
 
-// unfinished returns the ids no commit finished, forgetting those it did.
-func (j *Journal) unfinished(ids []int64) []int64 {
+// unfinished returns the ids no commit finished, forgetting those it did, with those a
+// commit of this process kept (their keys' pending ids taken) first: kept of them.
+func (j *Journal) unfinished(ids []int64) (out []int64, kept int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.committed) == 0 {
-		return ids
+		return ids, 0
 	}
-	out := ids[:0:0]
+	out = make([]int64, 0, len(ids))
+	var rest []int64
 	for _, id := range ids {
-		if _, ok := j.committed[id]; ok {
-			delete(j.committed, id)
-			continue
+		whole, ok := j.committed[id]
+		switch {
+		case !ok:
+			rest = append(rest, id)
+		case !whole:
+			out = append(out, id)
 		}
-		out = append(out, id)
+		delete(j.committed, id)
 	}
-	return out
+	return append(out, rest...), len(out)
 }
 
 // Len returns the number of unfinished updates.

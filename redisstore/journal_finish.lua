@@ -3,7 +3,9 @@
 -- still be able to drain the journal, and this script frees more than it writes.
 -- KEYS: pending ids, items, meta, finished ids (as in journal_append.lua).
 -- ARGV: how many finished ids to remember, the prefix of the keys' pending ids (the
--- update's key and '}:pend' follow it), then the update ids.
+-- update's key and '}:pend' follow it), how many of the update ids are known to be out of
+-- their key's pending ids (a commit took them: see commit.lua), then the update ids, those
+-- first.
 -- Returns {removed, bytes freed}.
 -- Each update's key comes from its item, so the key's pending ids are named here, not in
 -- KEYS: fine on one server, not on a Redis Cluster (see doc.go).
@@ -11,20 +13,30 @@ local ids, items, meta, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local removed, freed = 0, 0
 -- Finished ids are scored by when they finished, so that the window forgets by age.
 local now = redis.call('TIME')[1]
-for i = 3, #ARGV do
+local kept = 4 + tonumber(ARGV[3])
+for i = 4, #ARGV do
   local id = ARGV[i]
   if redis.call('ZREM', ids, id) == 1 then
     removed = removed + 1
-    local it = redis.call('HGET', items, id)
-    if it then
-      freed = freed + #it
-      if #it >= 8 then
-        -- Telegram's ids are below 2^53, which a Lua number holds exactly; a key beyond
-        -- names no set, and commit.lua drops the id it leaves behind.
-        local key = struct.unpack('>i8', it)
-        redis.call('ZREM', ARGV[2] .. string.format('%d', key) .. '}:pend', id)
+    if i < kept then
+      -- Its key's pending id is gone: only the item's size is needed, not the item.
+      local n = redis.call('HSTRLEN', items, id)
+      if n > 0 then
+        freed = freed + n
+        redis.call('HDEL', items, id)
       end
-      redis.call('HDEL', items, id)
+    else
+      local it = redis.call('HGET', items, id)
+      if it then
+        freed = freed + #it
+        if #it >= 8 then
+          -- Telegram's ids are below 2^53, which a Lua number holds exactly; a key beyond
+          -- names no set, and commit.lua drops the id it leaves behind.
+          local key = struct.unpack('>i8', it)
+          redis.call('ZREM', ARGV[2] .. string.format('%d', key) .. '}:pend', id)
+        end
+        redis.call('HDEL', items, id)
+      end
     end
     redis.call('ZADD', done, now, id)
   end

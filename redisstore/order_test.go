@@ -178,6 +178,20 @@ func TestCommitFinishesItsUpdate(t *testing.T) {
 	if got := pendingOf(t, j); got != "[]" {
 		t.Fatalf("pending %s, want none", got)
 	}
+
+	// One Finish of an update this store committed with replies (its key's pending id gone
+	// with the commit) and of one it never saw (its key's pending id still there): both
+	// leave, with their bytes and their keys' pending ids.
+	const another = 4
+	mustAppend(t, j, 2, keyed(104, key), keyed(105, another))
+	mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 104, State: 5, Outbox: [][]byte{[]byte("hu")}})
+	mustFinish(t, j, 105, 104)
+	if s := mustStats(t, j); s.Len != 0 || s.Bytes != 0 {
+		t.Fatalf("after every update finished the journal is %+v, want empty, 0 bytes", s)
+	}
+	if keys := raw(t, srv).Keys(context.Background(), "troupe:{*}:pend").Val(); len(keys) != 0 {
+		t.Fatalf("per-key pending sets left: %v", keys)
+	}
 }
 
 // TestCommitFinishesSkipped: the ids a commit names as skipped (updates the runtime answered
@@ -270,5 +284,60 @@ func TestFinishedWindowForgetsAfterAWeek(t *testing.T) {
 	mustAppend(t, j, 1, keyed(30, 1), keyed(31, 1)) // 30 is forgotten: a new update now
 	if got := pendingOf(t, j); got != "[30]" {
 		t.Fatalf("pending %s, want [30]", got)
+	}
+}
+
+// A refused commit writes nothing and keeps the update's place in the journal: the update
+// still holds its key's later ones back, whether it was refused for a stale version or for a
+// journal that does not match its record, on a delta or on a snapshot.
+func TestRefusedCommitKeepsItsPlace(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := raw(t, srv)
+	ctx := context.Background()
+	for i, tc := range []struct {
+		name      string
+		maxDeltas int // 1: the third commit is a snapshot
+		damage    func(p string)
+		want      error
+	}{
+		{"stale delta", 0, func(string) {}, redisstore.ErrStale},
+		{"delta on a lost journal", 0, func(p string) { c.Del(ctx, p+"log") }, redisstore.ErrCorrupt},
+		{"delta on a journal one entry longer", 0, func(p string) { c.RPush(ctx, p+"log", "\x01\x02") }, redisstore.ErrCorrupt},
+		{"snapshot on a lost journal", 1, func(p string) { c.Del(ctx, p+"log") }, redisstore.ErrCorrupt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := open(t, srv.URL, func(cfg *redisstore.Config[int64]) {
+				cfg.Prefix = fmt.Sprintf("refused%d", i)
+				cfg.MaxDeltas = tc.maxDeltas
+			})
+			j := st.Journal(redisstore.JournalConfig{})
+			const key = 7
+			mustAppend(t, j, 4, keyed(10, key), keyed(11, key), keyed(12, key), keyed(13, key))
+			r1 := mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 10, State: 1})
+			r2 := mustCommit(t, st, key, r1, redisstore.Change[int64]{UpdateID: 11, State: 2})
+			p := fmt.Sprintf("refused%d:{%d}:", i, key)
+			tc.damage(p)
+			prev := r2
+			if tc.want == redisstore.ErrStale {
+				prev = r1
+			}
+			before := fmt.Sprint(c.HGetAll(ctx, p+"rec").Val(), c.LRange(ctx, p+"log", 0, -1).Val(), c.ZRange(ctx, p+"out", 0, -1).Val())
+			if _, err := st.Commit(ctx, key, prev, redisstore.Change[int64]{UpdateID: 12, State: 3, Outbox: [][]byte{[]byte("r")}}); !errors.Is(err, tc.want) {
+				t.Fatalf("commit of update 12 on version %d: %v, want %v", prev.Version, err, tc.want)
+			}
+			after := fmt.Sprint(c.HGetAll(ctx, p+"rec").Val(), c.LRange(ctx, p+"log", 0, -1).Val(), c.ZRange(ctx, p+"out", 0, -1).Val())
+			if after != before {
+				t.Fatalf("the refused commit wrote:\nbefore %s\nafter  %s", before, after)
+			}
+			if got := fmt.Sprint(c.ZRange(ctx, p+"pend", 0, -1).Val()); got != "[12 13]" {
+				t.Fatalf("the key's pending ids after the refusal: %s, want [12 13]", got)
+			}
+			if _, err := st.Commit(ctx, key, r2, redisstore.Change[int64]{UpdateID: 13, State: 3}); !errors.Is(err, redisstore.ErrOutOfOrder) && !errors.Is(err, redisstore.ErrCorrupt) {
+				t.Fatalf("commit of update 13 while 12 is refused and pending: %v, want ErrOutOfOrder", err)
+			}
+			if got := pendingOf(t, j); got != "[12 13]" {
+				t.Fatalf("journal pending %s, want [12 13]", got)
+			}
+		})
 	}
 }

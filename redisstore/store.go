@@ -82,6 +82,7 @@ type Store[S any] struct {
 	codec   Codec[S]
 	cfg     Config[S]
 	journal atomic.Pointer[Journal] // the intake journal commits go with; nil for none
+	clock   serverClock
 }
 
 // Open connects to the server cfg.URL names and checks that it answers.
@@ -94,6 +95,9 @@ func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("redisstore: open %s: %w", st.rdb.Options().Addr, err)
 	}
+	// The server answers: learn its clock now rather than in the background at the first
+	// commit (see serverClock).
+	st.clock.sync(st.serverTime, st.cfg.Timeout)
 	return st, nil
 }
 
@@ -119,7 +123,7 @@ func New[S any](cfg Config[S]) (*Store[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store[S]{rdb: rdb, pipe: newPipe(rdb, cfg.Timeout), codec: cfg.Codec, cfg: cfg}, nil
+	return &Store[S]{rdb: rdb, pipe: newPipe(rdb, cfg.Timeout), codec: cfg.Codec, cfg: cfg, clock: serverClock{local: time.Now}}, nil
 }
 
 // newClient makes the pooled client a Store or a Journal uses: every call bounded by
@@ -156,6 +160,11 @@ func (st *Store[S]) Ping(ctx context.Context) error {
 		return fmt.Errorf("redisstore: ping: %w", classify(err))
 	}
 	return nil
+}
+
+// serverTime asks the server its clock (for st.clock).
+func (st *Store[S]) serverTime(ctx context.Context) (time.Time, error) {
+	return st.rdb.Time(ctx).Result()
 }
 
 // Record is a key's committed state as loaded, and what the next commit needs.
@@ -199,26 +208,27 @@ type Change[S any] struct {
 	Skipped []int64
 }
 
-// keyArgs are a key's four Redis keys as command arguments: named and boxed once, when the
-// key is loaded, then reused by every commit that follows (a Record carries them). pend is
-// the key's pending journal ids, named as Journal.pendKey names them.
+// keyArgs are a key's Redis keys as command arguments: named and boxed once, when the key
+// is loaded, then reused by every commit that follows (a Record carries them). A load sends
+// all three; a commit only rec, and commit.lua names the others from it (and the key's
+// pending journal ids, as Journal.pendKey names them).
 type keyArgs struct {
-	key                 int64
-	rec, log, out, pend any
+	key           int64
+	rec, log, out any
 }
 
 // keysOf names key's Redis keys, in one allocation; the hash tag puts them in one cluster
 // slot.
 func (st *Store[S]) keysOf(key int64) *keyArgs {
 	var b strings.Builder
-	b.Grow(4*(len(st.cfg.Prefix)+24) + len("reclogoutpend"))
-	var ends [4]int
-	for i, suffix := range [4]string{"rec", "log", "out", "pend"} {
+	b.Grow(3*(len(st.cfg.Prefix)+24) + len("reclogout"))
+	var ends [3]int
+	for i, suffix := range [3]string{"rec", "log", "out"} {
 		st.writeKey(&b, key, suffix)
 		ends[i] = b.Len()
 	}
 	all := b.String()
-	return &keyArgs{key: key, rec: all[:ends[0]], log: all[ends[0]:ends[1]], out: all[ends[1]:ends[2]], pend: all[ends[2]:]}
+	return &keyArgs{key: key, rec: all[:ends[0]], log: all[ends[0]:ends[1]], out: all[ends[1]:]}
 }
 
 // outKey names key's outbox alone: what an acknowledgement needs.
@@ -351,24 +361,18 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 		next.keys = k
 	}
 	j := st.journal.Load()
-	args := commitScript.args(9 + 6 + len(ch.Skipped) + len(ch.Outbox))
-	if j != nil {
-		args = append(args, 8, k.rec, k.log, k.out, k.pend)
-		args = append(args, j.keys[:]...)
-		args = append(args, prev.Version, ch.UpdateID)
+	args := commitScript.args(2 + 7 + len(ch.Skipped) + len(ch.Outbox))
+	args = append(args, 1, k.rec, prev.Version, ch.UpdateID)
+	if len(ch.Skipped) > 0 {
+		args = append(args, kind+strconv.Itoa(len(ch.Skipped)))
 	} else {
-		args = append(args, 3, k.rec, k.log, k.out, prev.Version, ch.UpdateID)
+		args = append(args, kind) // a constant: no allocation
 	}
-	if kind == "s" {
-		args = append(args, "s") // a constant: no allocation
-	} else {
-		args = append(args, "d")
-	}
-	var remember any = "" // no journal
+	var journal, remember any = "", "" // no journal
 	if j != nil {
-		remember = j.remember
+		journal, remember = j.prefix, j.remember
 	}
-	args = append(args, payload, remember, len(ch.Skipped))
+	args = append(args, payload, journal, remember, st.clock.arg(st.serverTime, st.cfg.Timeout))
 	for _, id := range ch.Skipped {
 		args = append(args, id)
 	}
@@ -383,8 +387,10 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	if err != nil {
 		return prev, fmt.Errorf("redisstore: commit key %d update %d: %w", key, ch.UpdateID, classify(err))
 	}
-	if j != nil && ch.UpdateID > 0 && res[0] == 0 && len(ch.Outbox) == 0 {
-		j.finishedByCommit(ch.UpdateID)
+	if j != nil && ch.UpdateID > 0 && (res[0] == 0 || res[0] == 1) {
+		// Either way the key's pending ids up to this one are gone; with no replies to
+		// send, a kept update left the journal too.
+		j.keptByCommit(ch.UpdateID, res[0] == 0 && len(ch.Outbox) == 0)
 	}
 	switch res[0] {
 	case 0:

@@ -124,6 +124,7 @@ type Runtime[S, A any] struct {
 	logic     Logic[S, A]
 	performer Performer[A]
 	store     Store[S]
+	deferrer  AckDeferrer // store, when it can take acknowledgements at the journal's finish
 	codec     ActionCodec[A]
 	// sending holds the (key, update) pairs whose outbox entries this process is performing.
 	sending   sync.Map
@@ -245,6 +246,9 @@ func NewDurable[S, A any](ctx context.Context, cfg Config, logic Logic[S, A], pe
 		// protoactor's default throughput; a getUpdates batch (100) of mailboxes and more.
 		dispatch: newDispatcher(300, 256, time.Second),
 	}
+	if d, ok := store.(AckDeferrer); ok && codec != nil {
+		rt.deferrer = d
+	}
 	// The lock-free mailbox: an idle one is two small queue nodes, where the default keeps a
 	// ring of ten slots per actor, which at a million resident users is 170 MB.
 	rt.userProps = actor.PropsFromProducer(func() actor.Actor { return &userActor[S, A]{rt: rt} },
@@ -323,6 +327,17 @@ func (rt *Runtime[S, A]) Deliver(u *gotgbot.Update, done func()) error {
 // with an apology) and its actions finished; an error wrapping ErrNotKept when the store
 // could not commit it, so that nothing of it was kept and it should be delivered again.
 func (rt *Runtime[S, A]) Submit(u *gotgbot.Update, done func(err error)) error {
+	return rt.submit(u, done, false)
+}
+
+// SubmitJournaled is Submit for an update kept in the store's intake journal, where
+// done(nil) is followed by the update's finish (intake's journaler does that): the store may
+// then leave the update's last acknowledgement to that finish (see AckDeferrer).
+func (rt *Runtime[S, A]) SubmitJournaled(u *gotgbot.Update, done func(err error)) error {
+	return rt.submit(u, done, true)
+}
+
+func (rt *Runtime[S, A]) submit(u *gotgbot.Update, done func(err error), journaled bool) error {
 	if rt.closed.Load() {
 		return ErrClosed
 	}
@@ -332,7 +347,7 @@ func (rt *Runtime[S, A]) Submit(u *gotgbot.Update, done func(err error)) error {
 		return nil
 	}
 	rt.counters.delivered.Add(1)
-	d := &delivery{update: u, key: key, done: done}
+	d := &delivery{update: u, key: key, done: done, journaled: journaled}
 	rt.system.Root.Send(rt.shards[mix(key)%uint64(len(rt.shards))], d)
 	return nil
 }
@@ -520,6 +535,9 @@ type delivery struct {
 	seq    uint64 // the shard's number for it, per actor (see shard)
 	// throttled: answer with Logic.Throttled instead of handling (the user is flooding)
 	throttled bool
+	// journaled: done(nil) is followed by the update's finish in the store's journal
+	// (SubmitJournaled)
+	journaled bool
 	done      func(error)
 	finished  atomic.Bool
 }

@@ -301,7 +301,7 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 	}()
 	s.rt.counters.crashes.Add(1)
 	s.rt.skip(d.key, d.update.UpdateId)
-	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), s.rt.report(d.key, nil, d.finish))
+	s.rt.performer.Perform(s.rt.ctx, d.update, s.rt.logic.Apology(d.update, crash, pause), s.rt.report(d.key, nil, d.finish, false))
 }
 
 // unanswered finishes d without handling it. The performer still sees it, with no
@@ -309,7 +309,7 @@ func (s *shard[S, A]) finishCrash(d *delivery, crash *Crash, pause time.Duration
 // spins until answered) can be.
 func (s *shard[S, A]) unanswered(d *delivery) {
 	s.rt.skip(d.key, d.update.UpdateId)
-	s.rt.performer.Perform(s.rt.ctx, d.update, nil, s.rt.report(d.key, nil, d.finish))
+	s.rt.performer.Perform(s.rt.ctx, d.update, nil, s.rt.report(d.key, nil, d.finish, false))
 }
 
 func (s *shard[S, A]) pushFront(ch *child) {

@@ -30,6 +30,18 @@ type Store[S any] interface {
 	AckEntry(ctx context.Context, key int64, e Entry) error
 }
 
+// AckDeferrer is a Store whose intake journal can take an update's last acknowledgement:
+// when intake finishes the update there, the same step removes what is left of its outbox
+// (redisstore's, with its journal attached). It saves a round trip per update. The runtime
+// asks only for an update it was given with SubmitJournaled, whose done(nil) intake follows
+// with that finish, once the update's last action is performed and the others are
+// acknowledged.
+type AckDeferrer interface {
+	// DeferAck reports whether the journal's finish of e's update will acknowledge e, the
+	// update's last outbox entry; until then a Load leaves e out, as if acknowledged.
+	DeferAck(key int64, e Entry) bool
+}
+
 // Record is a key's committed record as a Store returns it.
 type Record[S any] struct {
 	State S

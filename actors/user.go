@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/PaulSonOfLars/gotgbot/v2"
@@ -71,7 +72,7 @@ func (a *userActor[S, A]) activate() error {
 	if err := a.settle(); err != nil {
 		return err
 	}
-	a.replay(0, nil)
+	a.replay(0, nil, false)
 	return nil
 }
 
@@ -152,7 +153,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 	}
 	if d.throttled {
 		a.rt.skip(a.key, id)
-		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), a.rt.report(a.key, nil, d.finish))
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Throttled(d.update), a.rt.report(a.key, nil, d.finish, false))
 		return
 	}
 	skipped := a.rt.skipped(a.key)
@@ -164,7 +165,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 			a.rt.storeOK()
 			a.rec, a.recAt = rec, a.rt.now()
 			a.rt.counters.handled.Add(1)
-			a.perform(d.update, actions, rec.Outbox, d.finish)
+			a.perform(d.update, actions, rec.Outbox, d.finish, d.journaled)
 			return
 		case errors.Is(err, ErrStale) && attempt < maxStale:
 			// Another writer won: handle the update again on what it committed.
@@ -185,7 +186,7 @@ func (a *userActor[S, A]) handle(d *delivery) {
 				a.failed(d, err)
 				return
 			}
-			a.replay(id, d.finish)
+			a.replay(id, d.finish, d.journaled)
 			return
 		case errors.Is(err, ErrOutOfOrder):
 			// The store is well; this update waits for the user's earlier one.
@@ -214,7 +215,7 @@ func (a *userActor[S, A]) failed(d *delivery, err error) {
 		a.rt.counters.crashes.Add(1)
 		a.rt.log.Error("user context cannot be decoded; left as it is", slog.Int64("key", a.key), slog.Int64("update", d.update.UpdateId), slog.Any("err", err))
 		crash := &Crash{Key: a.key, UpdateID: d.update.UpdateId, Reason: err}
-		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, crash, 0), a.rt.report(a.key, nil, d.finish))
+		a.rt.performer.Perform(a.rt.ctx, d.update, a.rt.logic.Apology(d.update, crash, 0), a.rt.report(a.key, nil, d.finish, false))
 		return
 	}
 	a.notKept(d, fmt.Errorf("%w: %w", ErrNotKept, err))
@@ -227,7 +228,7 @@ func (a *userActor[S, A]) notKept(d *delivery, err error) {
 	if a.hold == 0 || d.update.UpdateId < a.hold {
 		a.hold = d.update.UpdateId
 	}
-	a.rt.performer.Perform(a.rt.ctx, d.update, nil, a.rt.report(a.key, nil, func(error) { d.finish(err) }))
+	a.rt.performer.Perform(a.rt.ctx, d.update, nil, a.rt.report(a.key, nil, func(error) { d.finish(err) }, false))
 }
 
 // encode turns the actions into outbox entries; none without a codec. An action that
@@ -250,10 +251,11 @@ func (a *userActor[S, A]) encode(d *delivery, actions []A) [][]byte {
 // perform hands committed actions to the performer; entries are their outbox entries, in
 // the actions' order (none without an outbox). While they are performed the update is marked
 // as being sent, so that a reload meanwhile (a restart, a duplicate) does not send them a
-// second time.
-func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, entries []Entry, finish func(error)) {
+// second time. journaled: finish(nil) is followed by the update's finish in the store's
+// journal (see report).
+func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, entries []Entry, finish func(error), journaled bool) {
 	if len(entries) == 0 {
-		a.rt.performer.Perform(a.rt.ctx, u, actions, a.rt.report(a.key, nil, finish))
+		a.rt.performer.Perform(a.rt.ctx, u, actions, a.rt.report(a.key, nil, finish, false))
 		return
 	}
 	sk := sending{key: a.key, update: u.UpdateId}
@@ -261,18 +263,25 @@ func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, entries []Entr
 	a.rt.performer.Perform(a.rt.ctx, u, actions, a.rt.report(a.key, entries, func(err error) {
 		a.rt.sending.Delete(sk)
 		finish(err)
-	}))
+	}, journaled))
 }
 
 // report is the Report of one update's actions for key: entries[i] is acknowledged as
 // actions[i] is performed, accepted or failed for good (a resend would fail the same way),
 // and kept when it was not performed. finish is called once: when the update is finished,
 // or, with no outbox, as soon as its actions are queued (nothing durable waits on them).
-func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error)) Report {
+// journaled: finish(nil) is followed by the update's finish in the store's journal, so the
+// last entry's acknowledgement may be left to that (AckDeferrer), one round trip less.
+func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error), journaled bool) Report {
+	var deferred atomic.Bool
 	return func(step int, err error) {
 		switch {
 		case step >= 0:
 			if step < len(entries) && !errors.Is(err, ErrNotPerformed) {
+				if journaled && step == len(entries)-1 && rt.deferrer != nil && rt.deferrer.DeferAck(key, entries[step]) {
+					deferred.Store(true)
+					return
+				}
 				rt.ack(key, entries[step])
 			}
 		case step == Queued:
@@ -282,7 +291,12 @@ func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error)) 
 		case step == Finished:
 			if errors.Is(err, ErrNotPerformed) {
 				// Committed, not all performed: what is left stays in the outbox, and
-				// intake keeps the update, whose redelivery finds it (ErrDuplicate).
+				// intake keeps the update, whose redelivery finds it (ErrDuplicate). The
+				// journal's finish will not come now: the last entry, performed, is
+				// acknowledged here instead.
+				if deferred.Load() {
+					rt.ack(key, entries[len(entries)-1])
+				}
 				finish(fmt.Errorf("%w: %w", ErrNotKept, err))
 				return
 			}
@@ -303,7 +317,7 @@ func (rt *Runtime[S, A]) ack(key int64, e Entry) {
 // what this process is sending already; an update cut off after some of its actions has
 // only the rest left. then, if not nil, is the finish of update id: called once its entries
 // are finished, or at once when it has none left.
-func (a *userActor[S, A]) replay(id int64, then func(error)) {
+func (a *userActor[S, A]) replay(id int64, then func(error), journaled bool) {
 	entries := a.rec.Outbox
 	for len(entries) > 0 {
 		n := 1
@@ -312,9 +326,9 @@ func (a *userActor[S, A]) replay(id int64, then func(error)) {
 		}
 		group, upd := entries[:n], entries[0].UpdateID
 		entries = entries[n:]
-		finish := func(error) {}
+		finish, finishes := func(error) {}, false
 		if upd == id && then != nil {
-			finish, then = then, nil
+			finish, then, finishes = then, nil, journaled
 		}
 		if _, busy := a.rt.sending.Load(sending{key: a.key, update: upd}); busy {
 			finish(nil)
@@ -330,7 +344,7 @@ func (a *userActor[S, A]) replay(id int64, then func(error)) {
 			continue
 		}
 		a.rt.counters.resent.Add(int64(len(actions)))
-		a.perform(u, actions, group, finish)
+		a.perform(u, actions, group, finish, finishes)
 	}
 	if then != nil {
 		then(nil)

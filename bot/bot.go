@@ -144,7 +144,10 @@ type engine interface {
 	Close(ctx context.Context) error
 }
 
-var _ engine = (*actors.Runtime[int, Action])(nil)
+var (
+	_ engine                    = (*actors.Runtime[int, Action])(nil)
+	_ intake.JournaledSubmitter = (*actors.Runtime[int, Action])(nil)
+)
 
 // New builds a Bot running app on the memory store and starts its runtime and sender; it
 // contacts Telegram only in Run. A Bot that was built must be Run (which also stops it).

@@ -67,6 +67,12 @@
 //   - ErrFull or any other error (down, timeout): nothing was committed; treat it as a failed
 //     update, and report the store as not ready.
 //
+// With the store's own journal, the last reply of an update need not be acknowledged on its
+// own ([Store.DeferAck]): the journal's Finish of the update, which follows once its replies
+// are sent, removes what is left of its outbox in the same step, a round trip less per
+// update. Until then Load leaves that reply out, so a reload in this process does not send
+// it again; another process, after a kill, does.
+//
 // Replies are therefore at least once: one whose Ack was lost at a kill is sent again.
 //
 // # Round trips
@@ -119,7 +125,9 @@
 //     [ErrBatchTooLarge] says the batch could not fit in an empty journal: split it.
 //   - Once an update is committed and its replies were sent (or it failed for good), Finish
 //     it; batching many ids into one call costs a fraction per update. With the store's own
-//     journal a commit with no replies finished it already, and Finish sends nothing.
+//     journal a commit with no replies finished it already, and Finish sends nothing; an
+//     update whose last reply was left to it (DeferAck) loses what is left of its outbox
+//     in the Finish's step.
 //   - On start, before new updates: page through Pending (after = the last id of the
 //     previous page) and hand the items to the runtime in that order. Update ids grow with
 //     arrival, so each key's updates replay in order.

@@ -91,11 +91,23 @@ type Journal struct {
 	pend string
 
 	mu sync.Mutex
-	// committed holds the ids this process's commits kept: true for one the commit took out
-	// of the journal (whole, no replies), so that its Finish costs no round trip; false for
-	// one left there until its replies are sent, whose key's pending id the commit took, so
-	// that its Finish need not look for it. Bounded by maxCommitted.
-	committed map[int64]bool
+	// committed holds the updates this process's commits kept (or found kept), so that
+	// their Finish costs less; bounded by maxCommitted.
+	committed map[int64]commitNote
+}
+
+// commitNote is what a commit of this process told the journal about one update.
+type commitNote struct {
+	key int64
+	// whole: the commit took the update out of the journal too (it had no replies), so its
+	// Finish costs no round trip. Otherwise the commit took it out of its key's pending ids,
+	// so its Finish need not look for it there.
+	whole bool
+	// acked: the update's last outbox entry (seq ackSeq) was performed and its
+	// acknowledgement left to the update's Finish (Store.DeferAck), which removes what is
+	// left of the update's outbox in its own step; until then a Load leaves that entry out.
+	acked  bool
+	ackSeq int
 }
 
 // maxCommitted bounds Journal.committed. Past it the set is emptied: the ids in it then
@@ -160,7 +172,7 @@ func (cfg JournalConfig) withDefaults() JournalConfig {
 func newJournal(rdb *redis.Client, p *pipe, own bool, cfg JournalConfig, keyPrefix string) *Journal {
 	jp := cfg.Prefix + ":{journal}:"
 	return &Journal{rdb: rdb, pipe: p, own: own, cfg: cfg, keys: [4]any{jp + "ids", jp + "items", jp + "meta", jp + "done"},
-		prefix: jp, leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]bool{},
+		prefix: jp, leaseKey: jp + "polling-lease", pend: keyPrefix + ":{", committed: map[int64]commitNote{},
 		remember: strconv.Itoa(cfg.Remember)}
 }
 
@@ -274,20 +286,28 @@ func (j *Journal) Pending(ctx context.Context, after int64, n int) ([]Item, erro
 // does nothing, and an id the store's commit finished already costs no round trip. It runs
 // while Redis is out of memory too: draining is how the journal makes room.
 func (j *Journal) Finish(ctx context.Context, ids ...int64) error {
-	ids, kept := j.unfinished(ids)
-	if len(ids) == 0 {
+	acked, kept, rest := j.unfinished(ids)
+	if len(acked)+len(kept)+len(rest) == 0 {
 		return nil
 	}
-	args := finishScript.args(1 + len(j.keys) + 3 + len(ids))
+	args := finishScript.args(1 + len(j.keys) + 4 + 2*len(acked) + len(kept) + len(rest))
 	args = append(args, len(j.keys))
 	args = append(args, j.keys[:]...)
-	args = append(args, j.remember, j.pend, kept)
-	for _, id := range ids {
+	args = append(args, j.remember, j.pend, len(acked), len(kept))
+	for _, a := range acked {
+		args = append(args, a.id, a.key)
+	}
+	for _, id := range kept {
+		args = append(args, id)
+	}
+	for _, id := range rest {
 		args = append(args, id)
 	}
 	if _, err := j.pipe.do(ctx, finishScript, args); err != nil {
+		// The notes stay: the update stays journaled, and its Finish is tried again.
 		return fmt.Errorf("redisstore: journal finish %d updates from %d: %w", len(ids), ids[0], classify(err))
 	}
+	j.forget(acked, kept)
 	return nil
 }
 
@@ -304,38 +324,83 @@ func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
 	return JournalStats{Len: int(res[0]), Bytes: res[1], Remembered: int(res[2]), Cap: j.cfg.Cap, MaxBytes: j.cfg.MaxBytes}, nil
 }
 
-// keptByCommit notes that a commit kept id (or found it kept): whole when it also took id
-// out of the journal.
-func (j *Journal) keptByCommit(id int64, whole bool) {
+// keptByCommit notes that a commit of key kept id (or found it kept): whole when it also
+// took id out of the journal.
+func (j *Journal) keptByCommit(key, id int64, whole bool) {
 	j.mu.Lock()
 	if len(j.committed) >= maxCommitted {
 		clear(j.committed)
 	}
-	j.committed[id] = whole || j.committed[id]
+	n := j.committed[id]
+	n.key, n.whole = key, n.whole || whole
+	j.committed[id] = n
 	j.mu.Unlock()
 }
 
-// unfinished returns the ids no commit finished, forgetting those it did, with those a
-// commit of this process kept (their keys' pending ids taken) first: kept of them.
-func (j *Journal) unfinished(ids []int64) (out []int64, kept int) {
+// deferAck leaves the acknowledgement of key's entry (id, seq) to the Finish of update id,
+// when a commit of this process kept that update with replies.
+func (j *Journal) deferAck(key, id int64, seq int) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n, ok := j.committed[id]
+	if !ok || n.whole || n.key != key {
+		return false
+	}
+	n.acked, n.ackSeq = true, seq
+	j.committed[id] = n
+	return true
+}
+
+// ackDeferred reports whether the acknowledgement of key's entry (id, seq) waits for the
+// Finish of update id.
+func (j *Journal) ackDeferred(key, id int64, seq int) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n, ok := j.committed[id]
+	return ok && n.acked && n.key == key && n.ackSeq == seq
+}
+
+// keyedID is an update id with its key.
+type keyedID struct{ id, key int64 }
+
+// unfinished sorts ids for Finish: those whose last acknowledgement is left to it (acked),
+// those a commit of this process kept with replies (kept), and the others (rest), leaving out
+// those a commit finished, which it forgets.
+func (j *Journal) unfinished(ids []int64) (acked []keyedID, kept, rest []int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if len(j.committed) == 0 {
-		return ids, 0
+		return nil, nil, ids
 	}
-	out = make([]int64, 0, len(ids))
-	var rest []int64
 	for _, id := range ids {
-		whole, ok := j.committed[id]
+		n, ok := j.committed[id]
 		switch {
 		case !ok:
 			rest = append(rest, id)
-		case !whole:
-			out = append(out, id)
+		case n.whole:
+			delete(j.committed, id)
+		case n.acked:
+			acked = append(acked, keyedID{id: id, key: n.key})
+		default:
+			kept = append(kept, id)
 		}
+	}
+	return acked, kept, rest
+}
+
+// forget drops the notes of finished updates.
+func (j *Journal) forget(acked []keyedID, kept []int64) {
+	if len(acked)+len(kept) == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, a := range acked {
+		delete(j.committed, a.id)
+	}
+	for _, id := range kept {
 		delete(j.committed, id)
 	}
-	return append(out, rest...), len(out)
 }
 
 // Len returns the number of unfinished updates.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -339,5 +340,68 @@ func TestRefusedCommitKeepsItsPlace(t *testing.T) {
 				t.Fatalf("journal pending %s, want [12 13]", got)
 			}
 		})
+	}
+}
+
+// DeferAck takes only the last entry of an update this store committed with replies, with a
+// journal attached. The Finish of such an update removes what is left of its outbox; one
+// that fails (the server away) keeps that for the next Finish, and Load keeps leaving the
+// entry out meanwhile.
+func TestDeferAckLeavesTheOutboxToTheFinish(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	plain := open(t, srv.URL)
+	if plain.DeferAck(1, redisstore.Entry{UpdateID: 1}) {
+		t.Fatal("a store without a journal deferred an acknowledgement")
+	}
+	st := open(t, srv.URL, func(c *redisstore.Config[int64]) { c.Timeout = 300 * time.Millisecond })
+	j := st.Journal(redisstore.JournalConfig{})
+	const key = 6
+	mustAppend(t, j, 3, keyed(30, key), keyed(31, key), keyed(32, key))
+	r := mustCommit(t, st, key, mustLoad(t, st, key), redisstore.Change[int64]{UpdateID: 30, State: 1})
+	mustCommit(t, st, key, r, redisstore.Change[int64]{UpdateID: 31, State: 2, Outbox: [][]byte{[]byte("a"), []byte("b")}})
+	for _, tc := range []struct {
+		name string
+		key  int64
+		e    redisstore.Entry
+	}{
+		{"an update committed without replies", key, redisstore.Entry{UpdateID: 30}},
+		{"an update never committed", key, redisstore.Entry{UpdateID: 32, Seq: 0}},
+		{"another key's", key + 1, redisstore.Entry{UpdateID: 31, Seq: 1}},
+	} {
+		if st.DeferAck(tc.key, tc.e) {
+			t.Errorf("%s: deferred", tc.name)
+		}
+	}
+	if err := st.AckEntry(ctx, key, redisstore.Entry{UpdateID: 31, Seq: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if !st.DeferAck(key, redisstore.Entry{UpdateID: 31, Seq: 1}) {
+		t.Fatal("the last entry of an update committed with replies was not deferred")
+	}
+	c := raw(t, srv)
+	outbox := func() string {
+		t.Helper()
+		return fmt.Sprint(len(c.ZRange(ctx, "troupe:{6}:out", 0, -1).Val()), len(mustLoad(t, st, key).Outbox))
+	}
+	if got := outbox(); got != "1 0" {
+		t.Fatalf("outbox entries in Redis and loaded: %s, want 1 0 (the deferred one left out)", got)
+	}
+	srv.Pause()
+	if err := j.Finish(ctx, 31); err == nil {
+		t.Fatal("a Finish on a paused server did not fail")
+	}
+	srv.Resume()
+	// The server may yet run the Finish it had read when it paused; the entry stays left
+	// out either way.
+	if got := len(mustLoad(t, st, key).Outbox); got != 0 {
+		t.Fatalf("after a failed Finish, %d outbox entries loaded, want the deferred one left out", got)
+	}
+	mustFinish(t, j, 31)
+	if got := outbox(); got != "0 0" {
+		t.Fatalf("after the Finish, outbox entries in Redis and loaded: %s, want 0 0", got)
+	}
+	if got := pendingOf(t, j); got != "[32]" {
+		t.Fatalf("pending %s, want [32]", got)
 	}
 }

@@ -50,6 +50,13 @@ type Journaled struct {
 	Raw           []byte
 }
 
+// JournaledSubmitter is a Submitter that can be told an update is journaled, its done(nil)
+// followed by the update's Finish in the journal (actors.Runtime's SubmitJournaled): the
+// store may then leave the update's last acknowledgement to that Finish.
+type JournaledSubmitter interface {
+	SubmitJournaled(u *gotgbot.Update, done func(err error)) error
+}
+
 // Forwarder hands a journaled update to the process whose actor has its key, a cluster
 // member (cmd/bot adapts cluster.Member), and returns once that process has it in hand, or
 // with ctx's error; that process finishes it. It tries until then: the update is journaled,
@@ -240,7 +247,11 @@ func (jr *journaler) take(u *gotgbot.Update, done func()) (bool, error) {
 	}
 	jr.inflight[id] = struct{}{}
 	jr.mu.Unlock()
-	err := jr.s.Submit(u, func(err error) {
+	submit := jr.s.Submit
+	if js, ok := jr.s.(JournaledSubmitter); ok {
+		submit = js.SubmitJournaled // done(nil) is followed by jr.finish
+	}
+	err := submit(u, func(err error) {
 		after := func() {
 			jr.release(id)
 			if err != nil {

@@ -16,7 +16,10 @@ import (
 // Store is a redisstore.Store as the runtime uses it.
 type Store[S any] struct{ rs *redisstore.Store[S] }
 
-var _ actors.Store[int] = Store[int]{}
+var (
+	_ actors.Store[int]  = Store[int]{}
+	_ actors.AckDeferrer = Store[int]{}
+)
 
 // New adapts rs.
 func New[S any](rs *redisstore.Store[S]) Store[S] { return Store[S]{rs: rs} }
@@ -48,6 +51,12 @@ func (st Store[S]) Ack(ctx context.Context, key, updateID int64) error {
 // AckEntry removes one outbox entry: that reply was accepted (or failed for good).
 func (st Store[S]) AckEntry(ctx context.Context, key int64, e actors.Entry) error {
 	return refusal(st.rs.AckEntry(ctx, key, redisstore.Entry{UpdateID: e.UpdateID, Seq: e.Seq}))
+}
+
+// DeferAck leaves the acknowledgement of e, its update's last outbox entry, to the
+// journal's Finish of the update (see redisstore.Store.DeferAck).
+func (st Store[S]) DeferAck(key int64, e actors.Entry) bool {
+	return st.rs.DeferAck(key, redisstore.Entry{UpdateID: e.UpdateID, Seq: e.Seq})
 }
 
 func record[S any](r redisstore.Record[S]) actors.Record[S] {

@@ -273,12 +273,17 @@ func (a *userActor[S, A]) perform(u *gotgbot.Update, actions []A, entries []Entr
 // journaled: finish(nil) is followed by the update's finish in the store's journal, so the
 // last entry's acknowledgement may be left to that (AckDeferrer), one round trip less.
 func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error), journaled bool) Report {
-	var deferred atomic.Bool
+	// deferred: the last entry was left to the journal's finish (only when it may be: the
+	// variable costs an allocation, which the others need not pay).
+	var deferred *atomic.Bool
+	if journaled && rt.deferrer != nil && len(entries) > 0 {
+		deferred = new(atomic.Bool)
+	}
 	return func(step int, err error) {
 		switch {
 		case step >= 0:
 			if step < len(entries) && !errors.Is(err, ErrNotPerformed) {
-				if journaled && step == len(entries)-1 && rt.deferrer != nil && rt.deferrer.DeferAck(key, entries[step]) {
+				if deferred != nil && step == len(entries)-1 && rt.deferrer.DeferAck(key, entries[step]) {
 					deferred.Store(true)
 					return
 				}
@@ -294,7 +299,7 @@ func (rt *Runtime[S, A]) report(key int64, entries []Entry, finish func(error), 
 				// intake keeps the update, whose redelivery finds it (ErrDuplicate). The
 				// journal's finish will not come now: the last entry, performed, is
 				// acknowledged here instead.
-				if deferred.Load() {
+				if deferred != nil && deferred.Load() {
 					rt.ack(key, entries[len(entries)-1])
 				}
 				finish(fmt.Errorf("%w: %w", ErrNotKept, err))

@@ -110,8 +110,8 @@ type commitNote struct {
 	ackSeq int
 }
 
-// maxCommitted bounds Journal.committed. Past it the set is emptied: the ids in it then
-// cost a Finish that does nothing, never a wrong answer.
+// maxCommitted bounds Journal.committed. Past it the notes are dropped (see shed): an update
+// whose note went costs a Finish that does more than it needs, never a wrong answer.
 const maxCommitted = 1 << 16
 
 // OpenJournal connects to the server cfg.URL names and checks that it answers.
@@ -329,12 +329,26 @@ func (j *Journal) Stats(ctx context.Context) (JournalStats, error) {
 func (j *Journal) keptByCommit(key, id int64, whole bool) {
 	j.mu.Lock()
 	if len(j.committed) >= maxCommitted {
-		clear(j.committed)
+		j.shed()
 	}
 	n := j.committed[id]
 	n.key, n.whole = key, n.whole || whole
 	j.committed[id] = n
 	j.mu.Unlock()
+}
+
+// shed makes room in j.committed, keeping the notes whose acknowledgement waits for a
+// Finish: without its note, that Finish would leave the entry in the outbox, to be sent again
+// when the user's actor next starts. Those go too only when they are most of it. j.mu is held.
+func (j *Journal) shed() {
+	for id, n := range j.committed {
+		if !n.acked {
+			delete(j.committed, id)
+		}
+	}
+	if len(j.committed) >= maxCommitted/2 {
+		clear(j.committed)
+	}
 }
 
 // deferAck leaves the acknowledgement of key's entry (id, seq) to the Finish of update id,

@@ -380,10 +380,13 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	j := st.journal.Load()
 	args := commitScript.args(2 + 7 + len(ch.Skipped) + len(ch.Outbox))
 	args = append(args, 1, k.rec, prev.Version, ch.UpdateID)
-	if len(ch.Skipped) > 0 {
+	switch {
+	case len(ch.Skipped) > 0:
 		args = append(args, kind+strconv.Itoa(len(ch.Skipped)))
-	} else {
-		args = append(args, kind) // a constant: no allocation
+	case kind == "s":
+		args = append(args, "s") // a constant: no allocation, as kind itself would cost
+	default:
+		args = append(args, "d")
 	}
 	var journal, remember any = "", "" // no journal
 	if j != nil {

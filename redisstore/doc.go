@@ -71,7 +71,8 @@
 // own ([Store.DeferAck]): the journal's Finish of the update, which follows once its replies
 // are sent, removes what is left of its outbox in the same step, a round trip less per
 // update. Until then Load leaves that reply out, so a reload in this process does not send
-// it again; another process, after a kill, does.
+// it again; another process, after a kill, does. At most [MaxDeferredAcks] wait at a time,
+// so a kill adds at most that many duplicates to the replies in flight.
 //
 // Replies are therefore at least once: one whose Ack was lost at a kill is sent again.
 //

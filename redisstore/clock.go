@@ -14,11 +14,13 @@ import (
 // differs) is followed within that. Until the first answer, commits ask the server
 // themselves.
 type serverClock struct {
-	local  func() time.Time
-	offset atomic.Int64 // the server's clock minus the local one, in nanoseconds
-	synced atomic.Int64 // local Unix nanoseconds of the last sync; 0: never
-	busy   atomic.Bool  // a sync is under way
-	last   atomic.Pointer[clockArg]
+	local   func() time.Time
+	ask     func(context.Context) (time.Time, error) // the server's TIME
+	timeout time.Duration                            // of one ask
+	offset  atomic.Int64                             // the server's clock minus the local one, in nanoseconds
+	synced  atomic.Int64                             // local Unix nanoseconds of the last sync; 0: never
+	busy    atomic.Bool                              // a sync is under way
+	last    atomic.Pointer[clockArg]
 }
 
 // clockArg is one second as a command argument, boxed once for every commit in it.
@@ -31,13 +33,13 @@ const clockSyncEvery = time.Minute
 
 // arg returns the server's time in Unix seconds as a command argument, or "" while it is
 // not known yet (commit.lua then reads TIME). Once the offset is clockSyncEvery old it
-// starts a sync, with ask, in the background, and goes on with the old offset meanwhile.
-func (c *serverClock) arg(ask func(context.Context) (time.Time, error), timeout time.Duration) any {
+// starts a sync in the background, and goes on with the old offset meanwhile.
+func (c *serverClock) arg() any {
 	now := c.local()
 	synced := c.synced.Load()
 	if synced == 0 || now.UnixNano()-synced > int64(clockSyncEvery) {
 		if c.busy.CompareAndSwap(false, true) {
-			go c.sync(ask, timeout)
+			go c.sync()
 		}
 		if synced == 0 {
 			return ""
@@ -55,12 +57,12 @@ func (c *serverClock) arg(ask func(context.Context) (time.Time, error), timeout 
 // sync asks the server its time and keeps the offset, taking the local clock halfway
 // through the call. A failed call leaves the old offset (or none) for the next commit to
 // try again.
-func (c *serverClock) sync(ask func(context.Context) (time.Time, error), timeout time.Duration) {
+func (c *serverClock) sync() {
 	defer c.busy.Store(false)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	before := c.local()
-	server, err := ask(ctx)
+	server, err := c.ask(ctx)
 	if err != nil {
 		return
 	}

@@ -23,14 +23,14 @@ func TestCommitTimeIsTheServers(t *testing.T) {
 			t.Cleanup(func() { _ = st.Close() })
 			st.clock.local = func() time.Time { return time.Now().Add(skew) }
 			if synced {
-				st.clock.sync(st.serverTime, time.Second)
+				st.clock.sync()
 				if st.clock.synced.Load() == 0 {
 					t.Fatalf("skew %v: the clock did not sync", skew)
 				}
 			} else {
 				// Busy as if a sync were under way: the commit must not wait for one.
 				st.clock.busy.Store(true)
-				if got := st.clock.arg(st.serverTime, time.Second); got != "" {
+				if got := st.clock.arg(); got != "" {
 					t.Fatalf("skew %v: an unsynced clock gave %v, want \"\" (ask the server)", skew, got)
 				}
 			}
@@ -70,13 +70,13 @@ func TestClockSyncsAgainWhenOld(t *testing.T) {
 		t.Fatal("Open did not learn the server's clock")
 	}
 	asked := make(chan struct{})
-	ask := func(ctx context.Context) (time.Time, error) {
+	st.clock.ask = func(ctx context.Context) (time.Time, error) {
 		defer close(asked)
 		return st.serverTime(ctx)
 	}
 	later := time.Now().Add(2 * clockSyncEvery)
 	st.clock.local = func() time.Time { return later }
-	if got, ok := st.clock.arg(ask, time.Second).(int64); !ok || got < later.Unix()-5 {
+	if got, ok := st.clock.arg().(int64); !ok || got < later.Unix()-5 {
 		t.Fatalf("an old offset gave %v, want the old offset applied to the local clock", got)
 	}
 	select {

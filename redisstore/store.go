@@ -97,7 +97,7 @@ func Open[S any](ctx context.Context, cfg Config[S]) (*Store[S], error) {
 	}
 	// The server answers: learn its clock now rather than in the background at the first
 	// commit (see serverClock).
-	st.clock.sync(st.serverTime, st.cfg.Timeout)
+	st.clock.sync()
 	return st, nil
 }
 
@@ -123,7 +123,10 @@ func New[S any](cfg Config[S]) (*Store[S], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store[S]{rdb: rdb, pipe: newPipe(rdb, cfg.Timeout), codec: cfg.Codec, cfg: cfg, clock: serverClock{local: time.Now}}, nil
+	st := &Store[S]{rdb: rdb, pipe: newPipe(rdb, cfg.Timeout), codec: cfg.Codec, cfg: cfg}
+	// The method value is made once here: made at every commit, it would be an allocation.
+	st.clock = serverClock{local: time.Now, ask: st.serverTime, timeout: cfg.Timeout}
+	return st, nil
 }
 
 // newClient makes the pooled client a Store or a Journal uses: every call bounded by
@@ -392,7 +395,7 @@ func (st *Store[S]) Commit(ctx context.Context, key int64, prev Record[S], ch Ch
 	if j != nil {
 		journal, remember = j.prefix, j.remember
 	}
-	args = append(args, payload, journal, remember, st.clock.arg(st.serverTime, st.cfg.Timeout))
+	args = append(args, payload, journal, remember, st.clock.arg())
 	for _, id := range ch.Skipped {
 		args = append(args, id)
 	}

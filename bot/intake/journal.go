@@ -81,9 +81,11 @@ var replayRetry = backoff.Policy{Initial: 200 * time.Millisecond, Max: 5 * time.
 // commit with no replies finishes its update in the journal, and the Finish here sends
 // nothing for it.
 type journaler struct {
-	j   Journal
-	s   Submitter
-	log *slog.Logger
+	j Journal
+	// submitTo is the runtime's Submit, or its SubmitJournaled when it has one (chosen
+	// once, not per update).
+	submitTo func(u *gotgbot.Update, done func(err error)) error
+	log      *slog.Logger
 
 	// fwd, in a cluster, takes the updates this process journals or replays to the member
 	// of their key (perhaps this one, whose Accept then submits them here); nil submits them
@@ -114,7 +116,10 @@ func newJournaler(j Journal, s Submitter, log *slog.Logger, sweepEvery time.Dura
 	if sweepEvery <= 0 {
 		sweepEvery = defaultSweep
 	}
-	jr := &journaler{j: j, s: s, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1), sweepEvery: sweepEvery}
+	jr := &journaler{j: j, submitTo: s.Submit, log: log, inflight: map[int64]struct{}{}, failed: make(chan struct{}, 1), changed: make(chan struct{}, 1), sweepEvery: sweepEvery}
+	if js, ok := s.(JournaledSubmitter); ok {
+		jr.submitTo = js.SubmitJournaled // done(nil) is followed by jr.finish
+	}
 	if fwd != nil {
 		jr.fwd, jr.forwarding, jr.sent = fwd, map[int64]*keyQueue{}, map[int64]struct{}{}
 		jr.fwdCtx, jr.stopFwd = context.WithCancel(context.Background())
@@ -247,11 +252,7 @@ func (jr *journaler) take(u *gotgbot.Update, done func()) (bool, error) {
 	}
 	jr.inflight[id] = struct{}{}
 	jr.mu.Unlock()
-	submit := jr.s.Submit
-	if js, ok := jr.s.(JournaledSubmitter); ok {
-		submit = js.SubmitJournaled // done(nil) is followed by jr.finish
-	}
-	err := submit(u, func(err error) {
+	err := jr.submitTo(u, func(err error) {
 		after := func() {
 			jr.release(id)
 			if err != nil {

@@ -82,12 +82,15 @@ func sigkillOnRedis(t *testing.T, bin, token string, mode []string) {
 		second.Wait()
 	}()
 	l.waitAnswered(ctx, t, secondLogs)
-	// In flight at a kill: up to 100 updates' replies on their way, and the last replies
-	// whose acknowledgement waits for their update's finish in the journal.
-	if dupes := l.audit(t); dupes > 100+redisstore.MaxDeferredAcks {
-		t.Errorf("%d duplicate replies, more than the %d that can be in flight at a kill", dupes, 100+redisstore.MaxDeferredAcks)
+	if dupes := l.audit(t); dupes > maxDupesAtKill {
+		t.Errorf("%d duplicate replies, more than the %d that can be in flight at a kill", dupes, maxDupesAtKill)
 	}
 }
+
+// maxDupesAtKill is the most replies a kill can leave to be sent twice: up to 100 updates'
+// replies on their way, and the last replies whose acknowledgement waits for their update's
+// finish in the journal.
+const maxDupesAtKill = 100 + redisstore.MaxDeferredAcks
 
 // TestRedisDownIsNotReady: while Redis is away /readyz answers 503 and /metrics says so, a
 // message is neither answered nor confirmed, and once Redis is back the bot is ready again

@@ -136,8 +136,8 @@ func leaseFailover(t *testing.T, bin, token string, sig syscall.Signal) {
 	}
 
 	l.waitAnswered(ctx, t, stopped{standby})
-	if dupes := l.audit(t); dupes > 100 {
-		t.Errorf("%d duplicate replies, more than the 100 updates that can be in flight at a kill", dupes)
+	if dupes := l.audit(t); dupes > maxDupesAtKill {
+		t.Errorf("%d duplicate replies, more than the %d that can be in flight at a kill", dupes, maxDupesAtKill)
 	}
 	if got := standby.metric(t, "troupe_polling_lease_held"); got != 1 {
 		t.Errorf("the successor says troupe_polling_lease_held %v, want 1", got)
